@@ -1,0 +1,27 @@
+"""Era 5.7: Linux up to 5.7: a write fault reuses an anonymous page when its mapcount is 1."""
+from __future__ import annotations
+
+from ..mm.types import Page, Vma
+from .base import Era, WpDecision
+
+
+class Era57(Era):
+    """Linux up to 5.7: a write fault reuses an anonymous page when its mapcount is 1.
+
+    do_wp_page() asks reuse_swap_page(), which counts mappings (and swap
+    entries) but not other references.  A page a pipe or a device holds
+    through get_user_pages() looks private to the one process still mapping
+    it, so that process writes into it in place.  That is the vmsplice leak,
+    CVE-2020-29374 (Jann Horn, Project Zero issue 2045): a child vmsplices a
+    page it shares with its parent, unmaps it, and reads through the pipe what
+    the parent writes afterwards.  Pins (FOLL_PIN, 5.6-5.7: eddb1c228f79 and
+    the GUP_PIN_COUNTING_BIAS accounting) exist but fork() ignores them.
+    """
+    id = "5.7"
+    title = "5.7: reuse by mapcount"
+    kernels = "Linux <= 5.7"
+    summary = "write fault reuses a page mapped once; GUP references are invisible (vmsplice leak, CVE-2020-29374)"
+    commits = (("52d1e606ee73", "mm: reuse only-pte-mapped KSM page in do_wp_page() (5.1)"),)
+
+    def wp_can_reuse_anon_page(self, page: Page, vma: Vma) -> WpDecision:
+        return self._mapcount_rule(page, vma)

@@ -1,0 +1,85 @@
+"""Events: every change of state, named after the kernel function that made it.
+
+An event carries a sentence for narration, an optional `tag` saying what kind
+of change it was (the diagram highlights by tag) and the ids of the objects
+it touched.  Object ids are the same everywhere (snapshots, diagrams, the
+browser):
+
+    task:P          a task                  mm:P          the mm P created
+    vma:P:buf       a VMA of mm:P           pte:P:buf:3   one PTE (pte:P:buf:0-7 is a run)
+    page:7          the page with pfn 7     page:0        the shared zero page
+    anon_vma:2      an anon_vma             holder:nic    a device or a pipe
+    memcg:P         the memcg P started in
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+# What a change was, for highlighting.  Narration does not depend on these.
+TAGS = {
+    "alloc": "a new page was allocated",
+    "zero_page": "the shared zero page was mapped",
+    "wrprotect": "PTEs were write-protected",
+    "share": "a page was shared with the child",
+    "early_copy": "fork copied a maybe-pinned page for the child",
+    "cow_copy": "a write fault copied the page",
+    "reuse": "a write fault reused the page",
+    "unshare": "GUP made the page exclusive before pinning it",
+    "pin": "a pin or GUP reference was taken",
+    "unpin": "a pin or GUP reference was dropped",
+    "lost_dma": "a device wrote into a page its task no longer maps",
+    "stale_pin": "a device reads a page its task no longer maps",
+    "leak": "a pipe handed out data another process wrote after fork",
+    "enomem": "an allocation or a memcg charge failed",
+    "free": "pages were freed",
+    "anon_vma": "anon_vma structure changed",
+    "unmap": "PTEs were removed",
+    "flag": "a flag changed",
+    "signal": "the access raised a signal",
+}
+
+
+class Event(NamedTuple):
+    fn: str                 # the kernel function that acted, e.g. "copy_present_page"
+    text: str               # one sentence for the narration
+    tag: str | None = None  # one of TAGS, or None
+    objs: tuple = ()        # ids of the objects it touched
+
+
+def page_id(pfn: int) -> str:
+    return f"page:{pfn}"
+
+
+def mm_id(mm) -> str:
+    return f"mm:{mm.owner}"
+
+
+def vma_id(vma) -> str:
+    return f"vma:{vma.vm_mm.owner}:{vma.name}"
+
+
+def pte_id(vma, i: int, j: int | None = None) -> str:
+    """The id of PTE i of the VMA, or of the run i..j (inclusive)."""
+    base = f"pte:{vma.vm_mm.owner}:{vma.name}:{i}"
+    return base if j is None or j == i else f"{base}-{j}"
+
+
+def anon_vma_id(av) -> str:
+    return f"anon_vma:{av.id}"
+
+
+def holder_id(holder) -> str:
+    return f"holder:{holder.name}"
+
+
+def task_id(name: str) -> str:
+    return f"task:{name}"
+
+
+def memcg_id(memcg) -> str:
+    return f"memcg:{memcg.name}"
+
+
+def index_range(first: int, last: int) -> str:
+    """How narration writes a run of page indices: `[3]` or `[0-7]`."""
+    return f"[{first}]" if first == last else f"[{first}-{last}]"

@@ -1,0 +1,157 @@
+"""get_user_pages() and pin_user_pages(): references that are not mappings.  Kernel: mm/gup.c.
+
+    __get_user_pages_locked         sets the mm's "has pinned" flag for FOLL_PIN (5.9+)
+      -> __get_user_pages           checks the VMA; 5.8 forces FOLL_WRITE on COW mappings
+         -> follow_page_pte         is the PTE good enough?  6.x: must we unshare first?
+         -> faultin_page            if not: fault (write, or unshare), then look again
+         -> try_grab_page           FOLL_GET: refcount + 1; FOLL_PIN: refcount + 1024
+"""
+from __future__ import annotations
+
+from .events import mm_id, page_id, pte_id
+from .memory import handle_mm_fault, pte_page
+from .page_alloc import put_page
+from .types import (EFAULT, ENOMEM, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FOLL_COW, FOLL_FORCE,
+                    FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS,
+                    VM_FAULT_OOM, VM_FAULT_WRITE, VM_READ, VM_WRITE, GupRef, MmStruct, Page,
+                    Vma, page_count)
+
+
+def foll_names(flags: int) -> str:
+    """FOLL_PIN|FOLL_WRITE|... as text."""
+    names = [n for f, n in ((FOLL_GET, "FOLL_GET"), (FOLL_PIN, "FOLL_PIN"), (FOLL_WRITE, "FOLL_WRITE"),
+                            (FOLL_LONGTERM, "FOLL_LONGTERM"), (FOLL_FORCE, "FOLL_FORCE")) if flags & f]
+    return "|".join(names)
+
+
+def check_vma_flags(vma: Vma, gup_flags: int) -> int:
+    """May GUP access this VMA this way?  Kernel: check_vma_flags()."""
+    if gup_flags & FOLL_WRITE and not vma.vm_flags & VM_WRITE and not gup_flags & FOLL_FORCE:
+        return -EFAULT
+    if not vma.vm_flags & VM_READ:
+        return -EFAULT
+    return 0
+
+
+def __get_user_pages_locked(mm: MmStruct, vma: Vma | None, i: int, gup_flags: int) -> Page | int:
+    """Look up and grab page i of the VMA.  Returns the page or a negative errno.  Kernel: __get_user_pages_locked()."""
+    k = mm.kernel
+    if gup_flags & FOLL_PIN and k.era.has_pinned_flag and not mm.has_pinned:
+        # Set before anything can fail, and never cleared for the life of
+        # this mm: from now on fork() checks this mm's pages for pins.
+        mm.has_pinned = True
+        k.emit("__get_user_pages_locked",
+               f"First FOLL_PIN in {mm.owner}'s mm: {k.era.has_pinned_flag} is set, for good.",
+               "flag", (mm_id(mm),))
+    return __get_user_pages(mm, vma, i, gup_flags)
+
+
+def __get_user_pages(mm: MmStruct, vma: Vma | None, i: int, gup_flags: int) -> Page | int:
+    """Fault page i in as needed, then grab it.  Kernel: __get_user_pages()."""
+    k = mm.kernel
+    if vma is None or check_vma_flags(vma, gup_flags):
+        return -EFAULT
+    foll_flags = gup_flags
+    if k.era.gup_forces_cow_break(vma, foll_flags) and not foll_flags & FOLL_WRITE:
+        # A read-only GUP on a COW mapping could end up holding the page that
+        # a later COW fault moves away from; 5.8 breaks the COW right now.
+        foll_flags |= FOLL_WRITE
+        k.emit("__get_user_pages",
+               f"{vma.label(i)} is a COW mapping and this is {foll_names(gup_flags)}: FOLL_WRITE is "
+               f"forced, so any COW is broken now, before the reference is taken.", None,
+               (pte_id(vma, i),))
+    for _ in range(4):
+        page, why = follow_page_pte(vma, i, foll_flags)
+        if page is not None:
+            break
+        ret = faultin_page(vma, i, foll_flags, unshare=(why == "unshare"))
+        if ret & VM_FAULT_OOM:
+            return -ENOMEM
+        # A COW on a VMA without VM_WRITE leaves the new PTE read-only but
+        # dirty; FOLL_COW lets the next look accept it.
+        if ret & VM_FAULT_WRITE and not vma.vm_flags & VM_WRITE:
+            foll_flags |= FOLL_COW
+    else:  # pragma: no cover - the model's faults always make progress
+        raise RuntimeError(f"GUP made no progress on {vma.label(i)}")
+    try_grab_page(page, foll_flags)
+    return page
+
+
+def follow_page_pte(vma: Vma, i: int, flags: int) -> tuple[Page | None, str]:
+    """Return the mapped page if it will do as it is, else why not.  Kernel: follow_page_pte()."""
+    era = vma.vm_mm.kernel.era
+    pte = vma.ptes[i]
+    if pte is None:
+        return None, "fault"
+    if flags & FOLL_WRITE and not era.can_follow_write_pte(pte, flags):
+        return None, "write"
+    page = pte_page(vma, pte)
+    if not pte.write and era.gup_must_unshare(vma, flags, page):
+        return None, "unshare"
+    return page, ""
+
+
+def faultin_page(vma: Vma, i: int, flags: int, unshare: bool) -> int:
+    """Fault page i in for GUP.  Kernel: faultin_page()."""
+    fault_flags = 0
+    if flags & FOLL_WRITE:
+        fault_flags |= FAULT_FLAG_WRITE
+    if unshare:
+        fault_flags |= FAULT_FLAG_UNSHARE
+        vma.vm_mm.kernel.emit(
+            "gup_must_unshare",
+            f"{vma.label(i)} maps a page that may be shared, and this is a read-only pin: "
+            f"unshare it first, so the pin and the process keep seeing the same page.", "unshare",
+            (pte_id(vma, i),))
+    return handle_mm_fault(vma, i, fault_flags)
+
+
+def try_grab_page(page: Page, flags: int) -> None:
+    """Take the reference GUP hands out.  Kernel: try_grab_page()."""
+    # MODEL: the zero page's counts are not tracked.
+    if page.kind == "zero":
+        return
+    if flags & FOLL_PIN:
+        page._refcount += GUP_PIN_COUNTING_BIAS
+    elif flags & FOLL_GET:
+        page._refcount += 1
+
+
+def get_user_pages(mm: MmStruct, task: str, vma: Vma | None, i: int, gup_flags: int,
+                   holder) -> int:
+    """get_user_pages() or pin_user_pages() of one page into a holder.  Returns 0 or -errno.  Kernel: mm/gup.c."""
+    k = mm.kernel
+    before = None
+    if vma is not None and vma.ptes[i] is not None and not vma.ptes[i].special:
+        before = page_count(k.pages[vma.ptes[i].pfn])
+    res = __get_user_pages_locked(mm, vma, i, gup_flags)
+    if isinstance(res, int):
+        return res
+    page = res
+    holder.refs.append(GupRef(page, gup_flags, mm, task, vma.name, i, k.write_seq))
+    fn = "pin_user_pages" if gup_flags & FOLL_PIN else "get_user_pages"
+    kind = "pins" if gup_flags & FOLL_PIN else "takes a reference on"
+    if page.kind == "zero":
+        counts = "the zero page's counts are not kept"
+    elif before is not None and pte_page(vma, vma.ptes[i]) is page:
+        counts = f"refcount {before} -> {page_count(page)}"
+    else:
+        counts = f"refcount now {page_count(page)}"
+    k.emit(fn, f"{holder.name} {kind} page {page.pfn} ({vma.label(i)}) with {foll_names(gup_flags)}: "
+           f"{counts}.", "pin", (f"holder:{holder.name}", page_id(page.pfn), pte_id(vma, i)))
+    return 0
+
+
+def unpin_user_page(page: Page) -> bool:
+    """Drop a FOLL_PIN reference.  Returns True if that freed the page.  Kernel: unpin_user_page()."""
+    if page.kind == "zero":
+        return False
+    page._refcount -= GUP_PIN_COUNTING_BIAS - 1
+    return put_page(page)
+
+
+def release_ref(ref: GupRef) -> bool:
+    """Drop one holder reference the way it was taken.  Returns True if the page was freed."""
+    if ref.flags & FOLL_PIN:
+        return unpin_user_page(ref.page)
+    return put_page(ref.page)

@@ -1,0 +1,163 @@
+"""Creating, changing and removing VMAs.  Kernel: mm/mmap.c, mm/mprotect.c, mm/madvise.c.
+
+MODEL: commands act on whole VMAs, so VMAs are never split or merged, and
+get_unmapped_area() leaves a gap after each VMA so the kernel would not merge
+them either.
+"""
+from __future__ import annotations
+
+from .events import pte_id, vma_id
+from .memory import vm_normal_page, zap_pte_range
+from .page_alloc import put_page
+from .rmap import unlink_anon_vmas
+from .types import (EINVAL, PAGE_SIZE, VM_DONTCOPY, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE,
+                    VM_MAYWRITE, VM_READ, VM_SHARED, VM_WIPEONFORK, VM_WRITE, MmStruct, Pte,
+                    Shmem, Vma)
+
+VMA_ALIGN = 0x200000        # each VMA starts on its own 2 MiB boundary
+
+
+def get_unmapped_area(mm: MmStruct, npages: int) -> int:
+    """Pick the address for a new VMA.  Kernel: get_unmapped_area()."""
+    addr = mm.next_addr
+    end = addr + npages * PAGE_SIZE
+    mm.next_addr = (end + PAGE_SIZE + VMA_ALIGN - 1) // VMA_ALIGN * VMA_ALIGN
+    return addr
+
+
+def do_mmap(mm: MmStruct, name: str, npages: int, shared: bool, writable: bool) -> Vma:
+    """mmap(MAP_ANONYMOUS | MAP_PRIVATE or MAP_SHARED).  Kernel: do_mmap() -> mmap_region()."""
+    k = mm.kernel
+    vm_flags = VM_READ | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
+    if writable:
+        vm_flags |= VM_WRITE
+    if shared:
+        vm_flags |= VM_SHARED | VM_MAYSHARE
+    vma = Vma(mm, name, get_unmapped_area(mm, npages), npages, vm_flags)
+    if shared:
+        # shmem_zero_setup(): shared anonymous memory is a file on an
+        # internal tmpfs; its offset in that file starts at 0.
+        vma.vm_file = Shmem(k.next_shmem_id)
+        k.next_shmem_id += 1
+        vma.vm_file.refs = 1
+        vma.vm_pgoff = 0
+    mm.mmap[name] = vma
+    mm.map_count += 1
+    k.emit("do_mmap",
+           f"{vma.label()}: {npages} page{'s' if npages != 1 else ''} at "
+           f"{vma.vm_start:#x}-{vma.vm_end:#x}, {'shared' if shared else 'private'}, "
+           f"{'read-write' if writable else 'read-only'}.  Nothing is allocated until it is touched.",
+           None, (vma_id(vma),))
+    return vma
+
+
+def remove_vma(vma: Vma) -> None:
+    """Tear down one VMA: its PTEs, its anon_vma links, its file.  Kernel: unmap_region() + remove_vma()."""
+    mm = vma.vm_mm
+    zap_pte_range(vma, 0, vma.npages)
+    unlink_anon_vmas(vma)                       # free_pgtables()
+    if vma.vm_file is not None:
+        fput_shmem(mm.kernel, vma.vm_file)
+    del mm.mmap[vma.name]
+    mm.map_count -= 1
+
+
+def fput_shmem(k, shmem: Shmem) -> None:
+    """Drop a VMA's reference to the shmem file; the last one truncates its page cache.  Kernel: fput() -> shmem_evict_inode()."""
+    shmem.refs -= 1
+    if shmem.refs:
+        return
+    freed = []
+    for page in shmem.pages.values():
+        page.mapping = None
+        if put_page(page):
+            freed.append(page.pfn)
+    shmem.pages.clear()
+    if freed:
+        k.emit("shmem_evict_inode", f"Shmem file {shmem.id} is closed: page cache pages "
+               f"{', '.join(map(str, freed))} freed.", "free", tuple(f"page:{p}" for p in freed))
+
+
+def do_munmap(mm: MmStruct, vma: Vma) -> None:
+    """munmap() of a whole VMA.  Kernel: do_munmap()."""
+    mm.kernel.emit("do_munmap", f"{vma.label()} is unmapped.", "unmap", (vma_id(vma),))
+    remove_vma(vma)
+
+
+def mprotect_fixup(vma: Vma, writable: bool) -> None:
+    """mprotect(PROT_READ or PROT_READ|PROT_WRITE) of a whole VMA.  Kernel: mprotect_fixup()."""
+    k = vma.vm_mm.kernel
+    newflags = (vma.vm_flags | VM_WRITE) if writable else (vma.vm_flags & ~VM_WRITE)
+    if newflags == vma.vm_flags:
+        k.emit("mprotect_fixup", f"{vma.label()} is already {'read-write' if writable else 'read-only'}.")
+        return
+    vma.vm_flags = newflags
+    change_protection(vma, writable)
+
+
+def change_protection(vma: Vma, writable: bool) -> None:
+    """Apply the new protection to present PTEs.  Kernel: change_protection() -> change_pte_range()."""
+    k = vma.vm_mm.kernel
+    changed = []
+    for i, pte in enumerate(vma.ptes):
+        if pte is None:
+            continue
+        if not writable:
+            if pte.write:
+                vma.ptes[i] = Pte(pte.pfn, False, pte.dirty, pte.special)
+                changed.append(i)
+            continue
+        if pte.write:
+            continue
+        if vma.vm_flags & VM_SHARED:
+            # A shared shmem mapping needs no write notification: its new
+            # protection is simply writable.
+            vma.ptes[i] = Pte(pte.pfn, True, pte.dirty, pte.special)
+            changed.append(i)
+        elif k.era.can_change_pte_writable(vma, pte, vm_normal_page(vma, pte)):
+            vma.ptes[i] = Pte(pte.pfn, True, pte.dirty, pte.special)
+            changed.append(i)
+    prot = "read-write" if writable else "read-only"
+    if writable and not (vma.vm_flags & VM_SHARED):
+        rest = ("PTEs of pages known to be exclusive are made writable at once: "
+                + ", ".join(vma.label(i) for i in changed)) if changed else \
+            "its present PTEs stay read-only; the next write to each faults and do_wp_page decides"
+        k.emit("change_protection", f"{vma.label()} is now {prot}; {rest}.", "flag",
+               tuple(pte_id(vma, i) for i in changed) + (vma_id(vma),))
+    else:
+        k.emit("change_protection", f"{vma.label()} is now {prot}"
+               + (f"; {len(changed)} present PTE{'s' if len(changed) != 1 else ''} changed." if changed else "."),
+               "wrprotect" if not writable and changed else "flag",
+               tuple(pte_id(vma, i) for i in changed) + (vma_id(vma),))
+
+
+MADVISE = {
+    "dontfork": ("MADV_DONTFORK", VM_DONTCOPY, True),
+    "dofork": ("MADV_DOFORK", VM_DONTCOPY, False),
+    "wipeonfork": ("MADV_WIPEONFORK", VM_WIPEONFORK, True),
+    "keeponfork": ("MADV_KEEPONFORK", VM_WIPEONFORK, False),
+}
+
+
+def madvise_behavior(vma: Vma, advice: str) -> int:
+    """madvise() of a whole VMA with one of the fork advices.  Kernel: madvise_behavior()."""
+    k = vma.vm_mm.kernel
+    name, flag, on = MADVISE[advice]
+    if advice == "wipeonfork" and (vma.vm_file is not None or vma.vm_flags & VM_SHARED):
+        k.emit("madvise_behavior", f"{name} is only for private anonymous memory: EINVAL.")
+        return -EINVAL
+    vma.vm_flags = (vma.vm_flags | flag) if on else (vma.vm_flags & ~flag)
+    what = {
+        "dontfork": "fork() will leave it out of the child entirely",
+        "dofork": "fork() copies it again",
+        "wipeonfork": "the child will get this range empty (zero-filled on touch)",
+        "keeponfork": "the child inherits its contents again",
+    }[advice]
+    k.emit("madvise_behavior", f"{name} on {vma.label()}: {what}.", "flag", (vma_id(vma),))
+    return 0
+
+
+def exit_mmap(mm: MmStruct) -> None:
+    """Tear down a whole address space.  Kernel: exit_mmap()."""
+    for vma in list(mm.mmap.values()):
+        remove_vma(vma)

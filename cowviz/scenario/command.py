@@ -1,0 +1,323 @@
+"""The command language: one line, one command.  Its syntax is a contract (docs/commands.md).
+
+    mmap TASK VMA PAGES [private|shared] [rw|ro]
+    munmap TASK VMA
+    mprotect TASK VMA rw|ro
+    madvise TASK VMA dontfork|dofork|wipeonfork|keeponfork
+    read TASK VMA[I]
+    write TASK VMA[I] VALUE
+    fork PARENT CHILD
+    thread TASK NEWTASK
+    exit TASK
+    exec TASK
+    gup TASK VMA[I] as HOLDER [write] [xN]
+    pin TASK VMA[I] as HOLDER [write] [longterm]
+    unpin HOLDER
+    dma-write HOLDER VALUE
+    dma-read HOLDER
+    vmsplice TASK VMA[I] PIPE
+    pipe-read PIPE
+    memcg-limit TASK PAGES
+    fail-alloc [N]
+    assert same-page|different-page TASK VMA[I] TASK2 VMA2[J]
+    assert writable|readonly|unmapped|pinned TASK VMA[I]
+
+`#` starts a comment.  Parsing knows nothing about which names exist; that
+is names.py's job.  Errors carry the 1-based column of the offending word.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
+PAGE_REF = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)\[(-?\d+)\]\Z")
+COUNT = re.compile(r"x(\d+)\Z")
+MAX_PAGES = 1 << 20          # a VMA of at most 4 GiB
+MAX_COUNT = 1 << 20
+
+COMMANDS = ("mmap", "munmap", "mprotect", "madvise", "read", "write", "fork", "thread", "exit",
+            "exec", "gup", "pin", "unpin", "dma-write", "dma-read", "vmsplice", "pipe-read",
+            "memcg-limit", "fail-alloc", "assert")
+ASSERTS = ("same-page", "different-page", "writable", "readonly", "unmapped", "pinned")
+ADVICE = ("dontfork", "dofork", "wipeonfork", "keeponfork")
+
+USAGE = {
+    "mmap": "mmap TASK VMA PAGES [private|shared] [rw|ro]",
+    "munmap": "munmap TASK VMA",
+    "mprotect": "mprotect TASK VMA rw|ro",
+    "madvise": "madvise TASK VMA dontfork|dofork|wipeonfork|keeponfork",
+    "read": "read TASK VMA[I]",
+    "write": "write TASK VMA[I] VALUE",
+    "fork": "fork PARENT CHILD",
+    "thread": "thread TASK NEWTASK",
+    "exit": "exit TASK",
+    "exec": "exec TASK",
+    "gup": "gup TASK VMA[I] as HOLDER [write] [xN]",
+    "pin": "pin TASK VMA[I] as HOLDER [write] [longterm]",
+    "unpin": "unpin HOLDER",
+    "dma-write": "dma-write HOLDER VALUE",
+    "dma-read": "dma-read HOLDER",
+    "vmsplice": "vmsplice TASK VMA[I] PIPE",
+    "pipe-read": "pipe-read PIPE",
+    "memcg-limit": "memcg-limit TASK PAGES",
+    "fail-alloc": "fail-alloc [N]",
+    "assert": "assert same-page|different-page TASK VMA[I] TASK2 VMA2[J]  or  "
+              "assert writable|readonly|unmapped|pinned TASK VMA[I]",
+}
+
+
+class CommandError(Exception):
+    """A command that does not parse or names something unknown; `col` is 1-based."""
+
+    def __init__(self, message: str, col: int = 1):
+        super().__init__(message)
+        self.message = message
+        self.col = col
+
+
+@dataclass(frozen=True)
+class PageRef:
+    """TASK VMA[I]: one page of one VMA of one task."""
+    task: str
+    vma: str
+    index: int
+
+    def __str__(self):
+        return f"{self.task} {self.vma}[{self.index}]"
+
+
+@dataclass(frozen=True)
+class Command:
+    """One parsed command.  `cols` gives the column of each argument, for error messages."""
+    op: str
+    text: str
+    task: str | None = None
+    vma: str | None = None
+    index: int | None = None
+    other: PageRef | None = None        # the second page of assert same-page / different-page
+    pages: int | None = None
+    shared: bool = False
+    writable: bool = True
+    advice: str | None = None
+    value: str | None = None
+    holder: str | None = None
+    write: bool = False
+    longterm: bool = False
+    count: int = 1
+    child: str | None = None            # fork's CHILD, thread's NEWTASK
+    check: str | None = None            # which assert
+    cols: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def page(self) -> PageRef | None:
+        return PageRef(self.task, self.vma, self.index) if self.index is not None else None
+
+    def col(self, what: str) -> int:
+        return self.cols.get(what, 1)
+
+
+def tokenize(line: str) -> list[tuple[str, int]]:
+    """Words of the line with their 1-based columns, comment removed."""
+    hash_at = line.find("#")
+    if hash_at >= 0:
+        line = line[:hash_at]
+    return [(m.group(), m.start() + 1) for m in re.finditer(r"\S+", line)]
+
+
+def parse_command(line: str) -> Command | None:
+    """Parse one line; None for a blank or comment-only line.  Raises CommandError."""
+    words = tokenize(line)
+    if not words:
+        return None
+    op, op_col = words[0]
+    if op not in COMMANDS:
+        hint = _closest(op, COMMANDS)
+        raise CommandError(f"unknown command '{op}'" + (f" (did you mean '{hint}'?)" if hint else "")
+                           + f"; commands are: {', '.join(COMMANDS)}", op_col)
+    p = _Parser(op, words[1:], op_col + len(op), line.strip())
+    return p.parse()
+
+
+class _Parser:
+    def __init__(self, op: str, words: list[tuple[str, int]], end_col: int, text: str):
+        self.op = op
+        self.words = words
+        self.pos = 0
+        self.end_col = end_col + 1
+        self.fields: dict = {"op": op, "text": text}
+        self.cols: dict = {"op": 1}
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _usage(self) -> str:
+        return f"usage: {USAGE[self.op]}"
+
+    def _next(self, what: str) -> tuple[str, int]:
+        if self.pos >= len(self.words):
+            col = self.words[-1][1] + len(self.words[-1][0]) + 1 if self.words else self.end_col
+            raise CommandError(f"{self.op}: missing {what}; {self._usage()}", col)
+        w = self.words[self.pos]
+        self.pos += 1
+        return w
+
+    def _peek(self) -> str | None:
+        return self.words[self.pos][0] if self.pos < len(self.words) else None
+
+    def name(self, key: str, what: str) -> str:
+        word, col = self._next(what)
+        if not NAME.match(word):
+            raise CommandError(f"{self.op}: '{word}' is not a valid {what} name (letters, digits, "
+                               f"'_', '.', '-'; starting with a letter)", col)
+        self.fields[key] = word
+        self.cols[key] = col
+        return word
+
+    def page_ref(self) -> None:
+        self.name("task", "TASK")
+        word, col = self._next("VMA[I]")
+        m = PAGE_REF.match(word)
+        if not m:
+            raise CommandError(f"{self.op}: expected VMA[I] (a VMA name and a page index, like "
+                               f"buf[0]), got '{word}'", col)
+        index = int(m.group(2))
+        if index < 0:
+            raise CommandError(f"{self.op}: page index {index} is negative", col + len(m.group(1)) + 1)
+        self.fields.update(vma=m.group(1), index=index)
+        self.cols.update(vma=col, index=col + len(m.group(1)) + 1)
+
+    def number(self, key: str, what: str, low: int, high: int) -> int:
+        word, col = self._next(what)
+        if not word.isdigit():
+            raise CommandError(f"{self.op}: {what} must be a whole number, got '{word}'", col)
+        n = int(word)
+        if not low <= n <= high:
+            raise CommandError(f"{self.op}: {what} must be between {low} and {high}, got {n}", col)
+        self.fields[key] = n
+        self.cols[key] = col
+        return n
+
+    def value(self) -> None:
+        word, col = self._next("VALUE")
+        self.fields["value"] = word
+        self.cols["value"] = col
+
+    def choice(self, key: str, options: tuple, what: str) -> str:
+        word, col = self._next(what)
+        if word not in options:
+            raise CommandError(f"{self.op}: {what} must be one of {', '.join(options)}, got '{word}'", col)
+        self.fields[key] = word
+        self.cols[key] = col
+        return word
+
+    def keyword(self, word: str) -> None:
+        got, col = self._next(f"'{word}'")
+        if got != word:
+            raise CommandError(f"{self.op}: expected '{word}', got '{got}'; {self._usage()}", col)
+
+    def options(self, allowed: dict) -> None:
+        """Optional trailing words, each at most once, in any order."""
+        seen = set()
+        while self.pos < len(self.words):
+            word, col = self.words[self.pos]
+            self.pos += 1
+            key = next((k for k, test in allowed.items() if test(word)), None)
+            if key is None:
+                raise CommandError(f"{self.op}: unexpected '{word}'; {self._usage()}", col)
+            if key in seen:
+                raise CommandError(f"{self.op}: '{word}' given twice", col)
+            seen.add(key)
+            self.cols[key] = col
+            if key == "count":
+                n = int(COUNT.match(word).group(1))
+                if not 1 <= n <= MAX_COUNT:
+                    raise CommandError(f"{self.op}: the repeat count must be between 1 and {MAX_COUNT}", col)
+                self.fields["count"] = n
+            elif key == "share":
+                self.fields["shared"] = word == "shared"
+            elif key == "prot":
+                self.fields["writable"] = word == "rw"
+            else:
+                self.fields[key] = True
+
+    def done(self) -> Command:
+        if self.pos < len(self.words):
+            word, col = self.words[self.pos]
+            raise CommandError(f"{self.op}: unexpected '{word}'; {self._usage()}", col)
+        return Command(cols=self.cols, **self.fields)
+
+    # -- the commands ----------------------------------------------------------------
+
+    def parse(self) -> Command:
+        op = self.op
+        if op == "mmap":
+            self.name("task", "TASK")
+            self.name("vma", "VMA")
+            self.number("pages", "PAGES", 1, MAX_PAGES)
+            self.options({"share": lambda w: w in ("private", "shared"),
+                          "prot": lambda w: w in ("rw", "ro")})
+        elif op == "munmap":
+            self.name("task", "TASK")
+            self.name("vma", "VMA")
+        elif op == "mprotect":
+            self.name("task", "TASK")
+            self.name("vma", "VMA")
+            self.fields["writable"] = self.choice("prot", ("rw", "ro"), "protection") == "rw"
+        elif op == "madvise":
+            self.name("task", "TASK")
+            self.name("vma", "VMA")
+            self.choice("advice", ADVICE, "advice")
+        elif op == "read":
+            self.page_ref()
+        elif op == "write":
+            self.page_ref()
+            self.value()
+        elif op in ("fork", "thread"):
+            self.name("task", "TASK" if op == "thread" else "PARENT")
+            self.name("child", "NEWTASK" if op == "thread" else "CHILD")
+        elif op in ("exit", "exec"):
+            self.name("task", "TASK")
+        elif op in ("gup", "pin"):
+            self.page_ref()
+            self.keyword("as")
+            self.name("holder", "HOLDER")
+            opts = {"write": lambda w: w == "write"}
+            if op == "pin":
+                opts["longterm"] = lambda w: w == "longterm"
+            else:
+                opts["count"] = lambda w: bool(COUNT.match(w))
+            self.options(opts)
+        elif op in ("unpin", "dma-read", "pipe-read"):
+            self.name("holder", "PIPE" if op == "pipe-read" else "HOLDER")
+        elif op == "dma-write":
+            self.name("holder", "HOLDER")
+            self.value()
+        elif op == "vmsplice":
+            self.page_ref()
+            self.name("holder", "PIPE")
+        elif op == "memcg-limit":
+            self.name("task", "TASK")
+            self.number("pages", "PAGES", 0, MAX_PAGES)
+        elif op == "fail-alloc":
+            if self._peek() is None:
+                self.fields["count"] = 1
+            else:
+                self.number("count", "N", 1, MAX_COUNT)
+        elif op == "assert":
+            check = self.choice("check", ASSERTS, "what to assert")
+            self.page_ref()
+            if check in ("same-page", "different-page"):
+                self.name("task2", "TASK2")
+                word, col = self._next("VMA2[J]")
+                m = PAGE_REF.match(word)
+                if not m or int(m.group(2)) < 0:
+                    raise CommandError(f"assert: expected VMA2[J], got '{word}'", col)
+                self.fields["other"] = PageRef(self.fields.pop("task2"), m.group(1), int(m.group(2)))
+                self.cols.update(task2=self.cols["task2"], vma2=col, index2=col + len(m.group(1)) + 1)
+        return self.done()
+
+
+def _closest(word: str, options) -> str | None:
+    import difflib
+    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return match[0] if match else None

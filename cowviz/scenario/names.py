@@ -1,0 +1,163 @@
+"""Which tasks, VMAs, holders and pipes exist, as far as the commands themselves tell.
+
+Checked before anything runs, for every era alike: a scenario that names a
+task nobody created, a VMA no task of that lineage ever mapped, or a page
+past the end of a VMA is a bad file, not a kernel outcome.
+
+A VMA name stands for an address range.  A task keeps knowing the name after
+munmap, exec, or a fork that left the VMA out (MADV_DONTFORK): touching it
+then is a run-time outcome (SIGSEGV, EFAULT), which is what the kernel says
+about an unmapped address.  Whether a fork succeeds is only known at run
+time; a task whose fork failed answers ESRCH.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from .command import Command, CommandError
+
+
+@dataclass
+class VmaName:
+    pages: int
+    mapped: bool = True
+    dontfork: bool = False
+
+
+class Names:
+    """The name space a scenario builds up, command by command."""
+
+    def __init__(self):
+        self.tasks: dict[str, int] = {}                  # task -> its (static) mm
+        self.mms: dict[int, dict[str, VmaName]] = {}
+        self.holders: dict[str, str] = {}                # name -> "device" | "pipe"
+        self._next_mm = 0
+
+    def clone(self) -> "Names":
+        return copy.deepcopy(self)
+
+    # -- lookups ----------------------------------------------------------------------
+
+    def _new_mm(self, vmas: dict[str, VmaName] | None = None) -> int:
+        self._next_mm += 1
+        self.mms[self._next_mm] = vmas or {}
+        return self._next_mm
+
+    def _task(self, cmd: Command, name: str, col_key: str) -> int:
+        if name not in self.tasks:
+            known = ", ".join(self.tasks) or "none yet; mmap creates a task"
+            raise CommandError(f"unknown task '{name}' (tasks: {known})", cmd.col(col_key))
+        return self.tasks[name]
+
+    def _vma(self, cmd: Command, task: str, vma: str, task_col: str, vma_col: str) -> VmaName:
+        mm = self._task(cmd, task, task_col)
+        vmas = self.mms[mm]
+        if vma not in vmas:
+            known = ", ".join(vmas) or "none"
+            raise CommandError(f"{task} has no VMA named '{vma}' (its VMAs: {known})", cmd.col(vma_col))
+        return vmas[vma]
+
+    def _page(self, cmd: Command, task: str, vma: str, index: int, suffix: str = "") -> None:
+        info = self._vma(cmd, task, vma, "task" + suffix, "vma" + suffix)
+        if index >= info.pages:
+            raise CommandError(f"{task} {vma} has {info.pages} page{'s' if info.pages != 1 else ''}: "
+                               f"index {index} is out of range (0-{info.pages - 1})",
+                               cmd.col("index" + suffix))
+
+    def _holder(self, cmd: Command, kind: str) -> None:
+        name = cmd.holder
+        have = self.holders.get(name)
+        if have is None:
+            known = ", ".join(f"{n} ({k})" for n, k in self.holders.items()) or "none yet"
+            raise CommandError(f"unknown {'pipe' if kind == 'pipe' else 'holder'} '{name}' "
+                               f"(known: {known})", cmd.col("holder"))
+        if have != kind:
+            raise CommandError(_kind_clash(name, have), cmd.col("holder"))
+
+    def _claim_holder(self, cmd: Command, kind: str) -> None:
+        have = self.holders.get(cmd.holder)
+        if have is not None and have != kind:
+            raise CommandError(_kind_clash(cmd.holder, have), cmd.col("holder"))
+        self.holders[cmd.holder] = kind
+
+    def _new_task_name(self, cmd: Command, name: str) -> None:
+        if name in self.tasks:
+            raise CommandError(f"duplicate task name '{name}': {name} already exists", cmd.col("child"))
+
+    # -- one command -------------------------------------------------------------------
+
+    def apply(self, cmd: Command) -> None:
+        """Check the command's names against what exists, then record what it creates.  Raises CommandError."""
+        op = cmd.op
+        if op == "mmap":
+            mm = self.tasks.get(cmd.task)
+            if mm is None:
+                mm = self.tasks[cmd.task] = self._new_mm()
+            have = self.mms[mm].get(cmd.vma)
+            if have is not None and have.mapped:
+                raise CommandError(f"duplicate VMA name '{cmd.vma}': {cmd.task} already maps one",
+                                   cmd.col("vma"))
+            self.mms[mm][cmd.vma] = VmaName(cmd.pages)
+        elif op == "munmap":
+            self._vma(cmd, cmd.task, cmd.vma, "task", "vma").mapped = False
+        elif op == "mprotect":
+            self._vma(cmd, cmd.task, cmd.vma, "task", "vma")
+        elif op == "madvise":
+            info = self._vma(cmd, cmd.task, cmd.vma, "task", "vma")
+            if cmd.advice in ("dontfork", "dofork"):
+                info.dontfork = cmd.advice == "dontfork"
+        elif op in ("read", "write"):
+            self._page(cmd, cmd.task, cmd.vma, cmd.index)
+        elif op == "fork":
+            mm = self._task(cmd, cmd.task, "task")
+            self._new_task_name(cmd, cmd.child)
+            vmas = {n: VmaName(v.pages, v.mapped and not v.dontfork, v.dontfork)
+                    for n, v in self.mms[mm].items()}
+            self.tasks[cmd.child] = self._new_mm(vmas)
+        elif op == "thread":
+            mm = self._task(cmd, cmd.task, "task")
+            self._new_task_name(cmd, cmd.child)
+            self.tasks[cmd.child] = mm
+        elif op == "exit":
+            self._task(cmd, cmd.task, "task")
+            del self.tasks[cmd.task]
+        elif op == "exec":
+            mm = self._task(cmd, cmd.task, "task")
+            for other in [t for t, m in self.tasks.items() if m == mm and t != cmd.task]:
+                del self.tasks[other]
+            self.tasks[cmd.task] = self._new_mm({n: VmaName(v.pages, False) for n, v in self.mms[mm].items()})
+        elif op in ("gup", "pin"):
+            self._page(cmd, cmd.task, cmd.vma, cmd.index)
+            self._claim_holder(cmd, "device")
+        elif op == "vmsplice":
+            self._page(cmd, cmd.task, cmd.vma, cmd.index)
+            self._claim_holder(cmd, "pipe")
+        elif op in ("unpin", "dma-write", "dma-read"):
+            self._holder(cmd, "device")
+        elif op == "pipe-read":
+            self._holder(cmd, "pipe")
+        elif op == "memcg-limit":
+            self._task(cmd, cmd.task, "task")
+        elif op == "assert":
+            self._page(cmd, cmd.task, cmd.vma, cmd.index)
+            if cmd.other is not None:
+                self._page(cmd, cmd.other.task, cmd.other.vma, cmd.other.index, "2")
+
+    # -- for completion in the console ---------------------------------------------
+
+    def task_names(self) -> list[str]:
+        return list(self.tasks)
+
+    def vma_names(self, task: str) -> list[str]:
+        mm = self.tasks.get(task)
+        return list(self.mms[mm]) if mm is not None else []
+
+    def holder_names(self, kind: str | None = None) -> list[str]:
+        return [n for n, k in self.holders.items() if kind is None or k == kind]
+
+
+def _kind_clash(name: str, have: str) -> str:
+    if have == "pipe":
+        return f"'{name}' is a pipe (filled by vmsplice); a pipe is read with pipe-read"
+    return f"'{name}' is a device holder (from gup/pin), not a pipe"

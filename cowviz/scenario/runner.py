@@ -1,0 +1,180 @@
+"""Run a scenario (or a list of commands) on a kernel of one era, step by step.
+
+Each step gives a StepResult: the command, what it returned, whether its
+expectation or assertion held, the events it caused and the snapshot after
+it.  Invariants are checked after every step; a broken one raises
+InvariantError naming the step, because then the model itself is wrong.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..eras import get_era
+from ..mm import InvariantError, Kernel, Outcome, check_invariants, take_snapshot
+from ..mm.events import Event
+from ..mm.snapshot import Snapshot
+from ..mm.types import page_maybe_dma_pinned
+from .command import Command
+from .loader import Scenario, Step
+
+
+@dataclass(frozen=True)
+class StepResult:
+    index: int
+    command: str
+    output: str | None
+    error: str | None
+    ok: bool
+    expected: str | None
+    message: str | None          # why it is not ok, or what an assert checked
+    events: tuple
+    snapshot: Snapshot
+    step: Step | None = None
+    answer: str | None = None    # the right answer to the step's ask, for this era
+
+    @property
+    def result(self) -> str:
+        return Outcome(self.output, self.error).result
+
+
+@dataclass(frozen=True)
+class Run:
+    scenario: Scenario | None
+    era: str
+    initial: Snapshot
+    steps: tuple
+
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.steps)
+
+    def failures(self) -> list[StepResult]:
+        return [s for s in self.steps if not s.ok]
+
+
+def new_kernel(era_id: str) -> Kernel:
+    return Kernel(get_era(era_id))
+
+
+def execute(k: Kernel, cmd: Command) -> tuple[Outcome, bool, str | None]:
+    """Carry out one command.  Returns its outcome, whether an assert held, and the assert's message."""
+    op = cmd.op
+    if op == "mmap":
+        return k.mmap(cmd.task, cmd.vma, cmd.pages, cmd.shared, cmd.writable), True, None
+    if op == "munmap":
+        return k.munmap(cmd.task, cmd.vma), True, None
+    if op == "mprotect":
+        return k.mprotect(cmd.task, cmd.vma, cmd.writable), True, None
+    if op == "madvise":
+        return k.madvise(cmd.task, cmd.vma, cmd.advice), True, None
+    if op == "read":
+        return k.access(cmd.task, cmd.vma, cmd.index, False), True, None
+    if op == "write":
+        return k.access(cmd.task, cmd.vma, cmd.index, True, cmd.value), True, None
+    if op == "fork":
+        return k.fork(cmd.task, cmd.child), True, None
+    if op == "thread":
+        return k.thread(cmd.task, cmd.child), True, None
+    if op == "exit":
+        return k.exit(cmd.task), True, None
+    if op == "exec":
+        return k.execve(cmd.task), True, None
+    if op in ("gup", "pin"):
+        return k.gup(cmd.task, cmd.vma, cmd.index, cmd.holder, write=cmd.write, pin=op == "pin",
+                     longterm=cmd.longterm, count=cmd.count), True, None
+    if op == "unpin":
+        return k.unpin(cmd.holder), True, None
+    if op == "dma-write":
+        return k.dma_write(cmd.holder, cmd.value), True, None
+    if op == "dma-read":
+        return k.dma_read(cmd.holder), True, None
+    if op == "vmsplice":
+        return k.vmsplice(cmd.task, cmd.vma, cmd.index, cmd.holder), True, None
+    if op == "pipe-read":
+        return k.pipe_read(cmd.holder), True, None
+    if op == "memcg-limit":
+        return k.memcg_limit(cmd.task, cmd.pages), True, None
+    if op == "fail-alloc":
+        return k.set_fail_alloc(cmd.count), True, None
+    if op == "assert":
+        held, message = check_assert(k, cmd)
+        return Outcome(), held, message
+    raise ValueError(f"unknown command {op}")     # pragma: no cover - the parser rejects it
+
+
+def check_assert(k: Kernel, cmd: Command) -> tuple[bool, str]:
+    """Does the assertion hold now?  Returns (held, a sentence saying what was found)."""
+    where = f"{cmd.task} {cmd.vma}[{cmd.index}]"
+    pte = k.lookup_pte(cmd.task, cmd.vma, cmd.index)
+    page = k.page_of(cmd.task, cmd.vma, cmd.index)
+    state = _describe(pte, page)
+    if cmd.check in ("same-page", "different-page"):
+        o = cmd.other
+        other = k.page_of(o.task, o.vma, o.index)
+        same = page is not None and other is page
+        found = f"{where} {state}; {o} {_describe(k.lookup_pte(o.task, o.vma, o.index), other)}"
+        return (same if cmd.check == "same-page" else not same), found
+    if cmd.check == "writable":
+        return pte is not None and pte.write, f"{where} {state}"
+    if cmd.check == "readonly":
+        return pte is not None and not pte.write, f"{where} {state}"
+    if cmd.check == "unmapped":
+        return pte is None, f"{where} {state}"
+    if cmd.check == "pinned":
+        held = page is not None and page.kind != "zero" and page_maybe_dma_pinned(page)
+        return held, f"{where} {state}" + (f", refcount {page._refcount}" if page is not None and page.kind != "zero" else "")
+    raise ValueError(cmd.check)                  # pragma: no cover
+
+
+def _describe(pte, page) -> str:
+    if pte is None:
+        return "maps nothing"
+    what = "the zero page" if page.kind == "zero" else f"page {page.pfn}"
+    return f"maps {what}, {'writable' if pte.write else 'read-only'}"
+
+
+def run_commands(commands, era_id: str, check: bool = True, steps=None, scenario=None) -> Run:
+    """Run parsed commands (or a scenario's steps) on a fresh kernel of the era."""
+    k = new_kernel(era_id)
+    era = k.era.id
+    initial = take_snapshot(k)
+    results = []
+    for n, cmd in enumerate(commands, 1):
+        step = steps[n - 1] if steps is not None else None
+        outcome, held, message = execute(k, cmd)
+        events = tuple(k.take_events())
+        if check:
+            problems = check_invariants(k)
+            if problems:
+                raise InvariantError(f"step {n} ({cmd.text}) under {era} broke an invariant: "
+                                     + "; ".join(problems))
+        ok = held
+        expected = step.expect_for(era) if step is not None else None
+        if not held:
+            message = f"assertion failed: {cmd.text}: {message}"
+        if expected is not None and outcome.result != expected:
+            ok = False
+            message = (message + "; " if message and not held else "") + \
+                f"expected {expected}, got {outcome.result}"
+        snap = take_snapshot(k)
+        answer = None
+        if step is not None and step.ask is not None:
+            if step.ask.kind == "pick":
+                ref = step.ask.of
+                pte = snap.pte(ref.task, ref.vma, ref.index)
+                answer = f"page:{pte.pfn}" if pte is not None else None
+            else:
+                answer = step.ask.answer_for(era)
+        results.append(StepResult(n, cmd.text, outcome.output, outcome.error, ok, expected, message,
+                                  events, snap, step, answer))
+    return Run(scenario, era, initial, tuple(results))
+
+
+def run_scenario(scenario: Scenario, era_id: str | None = None, check: bool = True) -> Run:
+    """Run every step of the scenario under one era (default: the scenario's own)."""
+    return run_commands([s.command for s in scenario.steps], era_id or scenario.kernel, check,
+                        scenario.steps, scenario)
+
+
+__all__ = ["Event", "Run", "StepResult", "check_assert", "execute", "new_kernel", "run_commands",
+           "run_scenario"]

@@ -1,0 +1,42 @@
+#!/bin/sh
+# Set up everything cowviz needs on a fresh machine; safe to run again.
+#   scripts/setup.sh           for running the app (Graphviz, Python packages, the socket.io client)
+#   scripts/setup.sh --tests   also for the tests (Debian's chromium for the browser tests)
+set -e
+cd "$(dirname "$0")/.."
+
+want=""
+command -v dot >/dev/null 2>&1 || [ -n "$COWVIZ_DOT" ] || want="$want graphviz"
+[ "$1" = "--tests" ] && [ ! -x /usr/bin/chromium ] && want="$want chromium"
+command -v npm >/dev/null 2>&1 || want="$want npm"
+if [ -n "$want" ]; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        echo "setup: installing system packages:$want"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $want >/dev/null
+    elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then
+        echo "setup: installing system packages with sudo:$want"
+        sudo apt-get update -qq
+        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $want >/dev/null
+    elif command -v brew >/dev/null 2>&1; then
+        for p in $want; do [ "$p" = chromium ] || brew install "$p"; done
+    else
+        echo "setup: please install$want with your package manager, then run this again." >&2
+        exit 1
+    fi
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating .venv"
+    "$PY" -m venv .venv
+fi
+if [ ! -f .venv/.installed ] || [ requirements.txt -nt .venv/.installed ]; then
+    echo "setup: installing Python packages"
+    .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+    touch .venv/.installed
+fi
+if [ ! -d node_modules/socket.io-client ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "setup: installing the socket.io browser client (npm ci)"
+    npm ci --silent --no-audit --no-fund
+fi
