@@ -144,7 +144,7 @@ class _Parser:
         self.op = op
         self.words = words
         self.pos = 0
-        self.end_col = end_col + 1
+        self.end_col = end_col
         self.fields: dict = {"op": op, "text": text}
         self.cols: dict = {"op": 1}
 
@@ -155,7 +155,7 @@ class _Parser:
 
     def _next(self, what: str) -> tuple[str, int]:
         if self.pos >= len(self.words):
-            col = self.words[-1][1] + len(self.words[-1][0]) + 1 if self.words else self.end_col
+            col = self.words[-1][1] + len(self.words[-1][0]) if self.words else self.end_col
             raise CommandError(f"{self.op}: missing {what}; {self._usage()}", col)
         w = self.words[self.pos]
         self.pos += 1
@@ -202,11 +202,12 @@ class _Parser:
         self.fields["value"] = word
         self.cols["value"] = col
 
-    def choice(self, key: str, options: tuple, what: str) -> str:
+    def choice(self, key: str, options: tuple, what: str, store: bool = True) -> str:
         word, col = self._next(what)
         if word not in options:
             raise CommandError(f"{self.op}: {what} must be one of {', '.join(options)}, got '{word}'", col)
-        self.fields[key] = word
+        if store:
+            self.fields[key] = word
         self.cols[key] = col
         return word
 
@@ -262,7 +263,7 @@ class _Parser:
         elif op == "mprotect":
             self.name("task", "TASK")
             self.name("vma", "VMA")
-            self.fields["writable"] = self.choice("prot", ("rw", "ro"), "protection") == "rw"
+            self.fields["writable"] = self.choice("prot", ("rw", "ro"), "protection", store=False) == "rw"
         elif op == "madvise":
             self.name("task", "TASK")
             self.name("vma", "VMA")

@@ -97,8 +97,10 @@ def execute(k: Kernel, cmd: Command) -> tuple[Outcome, bool, str | None]:
     if op == "fail-alloc":
         return k.set_fail_alloc(cmd.count), True, None
     if op == "assert":
+        # An assertion's result is "ok" or "failed", so a scenario can expect
+        # it to fail in some eras: expect: {5.9-rc: failed, 5.9: ok}.
         held, message = check_assert(k, cmd)
-        return Outcome(), held, message
+        return Outcome(output=None if held else "failed"), held, message
     raise ValueError(f"unknown command {op}")     # pragma: no cover - the parser rejects it
 
 
@@ -148,14 +150,15 @@ def run_commands(commands, era_id: str, check: bool = True, steps=None, scenario
             if problems:
                 raise InvariantError(f"step {n} ({cmd.text}) under {era} broke an invariant: "
                                      + "; ".join(problems))
-        ok = held
         expected = step.expect_for(era) if step is not None else None
-        if not held:
-            message = f"assertion failed: {cmd.text}: {message}"
-        if expected is not None and outcome.result != expected:
-            ok = False
-            message = (message + "; " if message and not held else "") + \
-                f"expected {expected}, got {outcome.result}"
+        if expected is not None:
+            ok = outcome.result == expected
+            if not ok:
+                message = f"expected {expected}, got {outcome.result}" + (f" ({message})" if message else "")
+        else:
+            ok = held
+            if not held:
+                message = f"assertion failed: {cmd.text}: {message}"
         snap = take_snapshot(k)
         answer = None
         if step is not None and step.ask is not None:

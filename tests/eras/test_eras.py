@@ -1,0 +1,35 @@
+"""The era registry and the eras' answers at the kernel's decision points."""
+import re
+
+import pytest
+
+from cowviz.eras import ERA_IDS, ERAS, get_era, resolve
+
+
+def test_ids_are_the_contract():
+    assert ERA_IDS == ("5.7", "5.8", "5.9-rc", "5.9", "6.x")
+    assert resolve("latest") == "6.x" and get_era("latest") is ERAS["6.x"]
+    assert resolve("5.10") is None
+    with pytest.raises(KeyError):
+        get_era("4.19")
+
+
+@pytest.mark.parametrize("era", ERA_IDS)
+def test_each_era_names_its_kernels_and_commits(era):
+    e = ERAS[era]
+    assert e.id == era and e.kernels and e.summary and e.__doc__
+    assert e.commits and all(re.fullmatch(r"[0-9a-f]{12}", c) for c, _ in e.commits)
+    assert all(c in e.__doc__ or c in str(e.commits) for c, _ in e.commits)
+
+
+def test_which_eras_have_the_pinned_flag_and_exclusive_pages():
+    assert [ERAS[e].has_pinned_flag for e in ERA_IDS] == [None, None, None, "has_pinned", "MMF_HAS_PINNED"]
+    assert [ERAS[e].tracks_anon_exclusive for e in ERA_IDS] == [False, False, False, False, True]
+
+
+def test_no_era_checks_is_scattered_in_the_engine():
+    import glob
+    import os
+    for path in glob.glob(os.path.join(os.path.dirname(__file__), "..", "..", "cowviz", "mm", "*.py")):
+        src = open(path).read()
+        assert not re.search(r"era\.id\s*==|era ==", src), path
