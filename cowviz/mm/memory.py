@@ -445,11 +445,11 @@ class _RunNarrator:
     __slots__ = ("dst", "src", "first", "last", "what")
 
     TEXT = {
-        SHARED_WRPROTECT: "{src} and {dst}{r} now map the same pages, write-protected in both: "
+        SHARED_WRPROTECT: "{src} and {dst}{r} now map the same {pages}, write-protected in both: "
                           "the first write on either side will fault.",
-        SHARED_READONLY: "{dst}{r} maps the same pages as {src}, read-only as they already were.",
+        SHARED_READONLY: "{dst}{r} maps the same {pages} as {src}, read-only as before.",
         SHARED_ZERO: "{dst}{r} maps the shared zero page, like {src}.",
-        SHARED_FILE: "{dst}{r} maps the same shmem pages as {src}.",
+        SHARED_FILE: "{dst}{r} maps the same shmem {pages} as {src}.",
     }
 
     def __init__(self, dst: Vma, src: Vma):
@@ -471,7 +471,8 @@ class _RunNarrator:
         if self.what is None:
             return
         r = index_range(self.first, self.last)
-        text = self.TEXT[self.what].format(src=self.src.label() + r, dst=self.dst.vm_mm.owner + " " + self.dst.name, r=r)
+        text = self.TEXT[self.what].format(src=self.src.label() + r, dst=self.dst.label(), r=r,
+                                           pages="page" if self.first == self.last else "pages")
         tag = "wrprotect" if self.what == SHARED_WRPROTECT else "share"
         self.src.vm_mm.kernel.emit("copy_present_pte", text, tag,
                                    (pte_id(self.src, self.first, self.last),

@@ -173,7 +173,10 @@ class _Reader:
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            raise ScenarioError(self.path, line, col, f"not valid YAML: {e.problem or e.context}") from None
+            problem = e.problem or e.context
+            if problem and "mapping values are not allowed" in problem:
+                problem += " (a ': ' inside a value: put the value in quotes, or write 'say: >-' and the text on the next lines)"
+            raise ScenarioError(self.path, line, col, f"not valid YAML: {problem}") from None
         except yaml.YAMLError as e:
             raise ScenarioError(self.path, 1, 1, f"not valid YAML: {e}") from None
         if root is None:
