@@ -98,6 +98,8 @@ def do_anonymous_page(vmf: Vmf) -> int:
 
 
 def _oom(vmf: Vmf) -> int:
+    # MODEL: on VM_FAULT_OOM the kernel runs the (memcg) OOM killer and
+    # retries; the model ends the access and the command reports ENOMEM.
     vmf.vma.vm_mm.kernel.emit(
         "handle_mm_fault",
         f"No page for {vmf.vma.label(vmf.index)}: VM_FAULT_OOM.  The kernel would now run the "

@@ -9,6 +9,12 @@
 Everything here is plain data plus the small helpers the kernel reads its
 counters through (page_count(), page_mapcount(), ...).  The functions that
 change state live in memory.py, rmap.py, gup.py, fork.py and mmap.py.
+
+MODEL: base (4 KiB) pages only.  No THP, hugetlb, swap, KSM, page migration
+or LRU batching, so no reference ever comes from those; the eras' rules are
+modelled for what is left (kernel-history.md sections 3-9 say where THP and
+swap behaved differently).  No concurrency either: each command runs to the
+end before the next one starts.
 """
 from __future__ import annotations
 
