@@ -35,8 +35,10 @@ class Outcome(NamedTuple):
         return self.error or (self.output if self.output is not None else "ok")
 
 
-# Device DMA is not a kernel function; its events say who acted instead.
+# Device DMA and plain CPU accesses are not kernel functions; their events
+# say who acted instead.
 DEVICE = "device DMA"
+CPU = "cpu"
 
 OK = Outcome()
 ESRCH = Outcome(error="ESRCH")
@@ -172,12 +174,18 @@ class Kernel:
                       f"SIGSEGV.", "signal", (pte_id(v, i),))
             return SIGSEGV
         pte = v.ptes[i]
-        if pte is None or (write and not pte.write):
+        faulted = pte is None or (write and not pte.write)
+        if faulted:
             ret = handle_mm_fault(v, i, FAULT_FLAG_WRITE if write else 0)
             if ret & VM_FAULT_OOM:
                 return ENOMEM
             pte = v.ptes[i]
         page = pte_page(v, pte)
+        what = "the zero page" if page.kind == "zero" else f"page {page.pfn}"
+        if not faulted:
+            self.emit(CPU, f"{task} {'writes ' + value + ' into' if write else 'reads'} {what} through "
+                      f"{v.label(i)}: the PTE is {'writable' if write else 'present'}, so no fault.",
+                      None, (pte_id(v, i), page_id(page.pfn)))
         if not write:
             return Outcome(output=page.data)
         self.write_seq += 1
@@ -292,7 +300,9 @@ class Kernel:
         values = []
         for ref in h.refs:
             values.append(ref.page.data)
-            self._check_stale(h, ref)
+            if not self._check_stale(h, ref):
+                self.emit(DEVICE, f"{holder} reads page {ref.page.pfn} by DMA: {ref.page.data}.", None,
+                          (holder_id(h), page_id(ref.page.pfn)))
         return Outcome(output=",".join(values))
 
     def _check_stale(self, h: Holder, ref, wrote: str | None = None) -> bool:
