@@ -183,8 +183,9 @@ def finish_fault(vmf: Vmf, page: Page) -> int:
 def do_fault_around(vmf: Vmf) -> None:
     """Map the file's already-cached pages around the fault too.  Kernel: do_fault_around() -> filemap_map_pages()."""
     vma = vmf.vma
-    pte_off = (vma.vm_start >> PAGE_SHIFT) % PTRS_PER_PTE + vmf.index   # index in this page table
-    first = max(pte_off - pte_off % FAULT_AROUND_PAGES, pte_off - vmf.index)
+    # Offsets within the page table (pte_index()), clamped to the VMA and to the table.
+    pte_off = ((vma.vm_start >> PAGE_SHIFT) + vmf.index) % PTRS_PER_PTE
+    first = max(pte_off - pte_off % FAULT_AROUND_PAGES, pte_off - min(pte_off, vmf.index))
     last = min(first + FAULT_AROUND_PAGES, PTRS_PER_PTE, pte_off + vma.npages - vmf.index) - 1
     mapped = []
     for off in range(first, last + 1):

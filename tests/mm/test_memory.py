@@ -167,3 +167,12 @@ def test_mprotect_of_a_shared_mapping_makes_its_ptes_writable_again(era):
     assert not pte_write(s.pte("P", "shm"))
     s("mprotect P shm rw")
     assert pte_write(s.pte("P", "shm"))
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_fault_around_window_is_the_page_tables_16_page_block(era):
+    """pte_index() wraps at 512 entries; found by the live-kernel lab (shmem past the first table)."""
+    s = Sim(era)
+    s("mmap P big 600 shared", "write P big[512] A", "write P big[513] A", "fork P D", "read D big[514]")
+    present = [i for i, p in enumerate(s.vma("D", "big").ptes) if p is not None]
+    assert present == [512, 513, 514]
