@@ -1,0 +1,283 @@
+"""A snapshot as a typed networkx graph of kernel objects (cowviz/mm/events.py ids).
+
+Nodes carry `kind`, `col` (which column of the drawing), `box` (the groups
+drawn around them), `label` (text lines, title first), `attrs` (kernel facts),
+`cls` (state classes) and `hl` (highlight tags from the step's events).
+Edges are keyed by their id and carry `kind`, `cls`, `label` and `hl`.
+The graph says what is there; style.py and dot.py decide how it looks.
+"""
+from __future__ import annotations
+
+from bisect import bisect_right
+
+import networkx as nx
+
+from ..eras import get_era
+from . import lod
+from .ids import edge_id, page_node_id, parse_expanded, parse_page, parse_pte, pte_node_id
+from .style import BADGES, COPY_SOURCE, COPY_TAGS, TAG_PRIORITY
+
+DATA_CHARS = 12           # longer page data is cut, so one long value cannot widen every page
+HOLDER_LINES = 6          # reference lines a holder shows before "... N more"
+
+
+class SideMap:
+    """Which side of the pages each process is drawn on, fixed when it is first seen."""
+
+    def __init__(self):
+        self.sides: dict[str, str] = {}
+        self._mms = 0
+
+    def of_mm(self, mm_id: str) -> str:
+        """L or R: the first process goes left, its first child right, then they alternate."""
+        if mm_id not in self.sides:
+            self.sides[mm_id] = "LR"[self._mms % 2]
+            self._mms += 1
+        return self.sides[mm_id]
+
+    def of_holder(self, holder_id: str, mm_id: str | None) -> str:
+        """A holder sits on the side of the process it first took a reference from."""
+        if holder_id not in self.sides:
+            self.sides[holder_id] = self.sides.get(mm_id, "L") if mm_id else "L"
+        return self.sides[holder_id]
+
+
+def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None) -> nx.MultiDiGraph:
+    """The kernel objects of one snapshot, highlighted by the step's events."""
+    era = get_era(snapshot.era)
+    sides = sides if sides is not None else SideMap()
+    g = nx.MultiDiGraph(era=snapshot.era, tags=_tags(events))
+    plan = lod.plan(snapshot, parse_expanded(expanded))
+    mm_of_task = {f"task:{t.name}": t.mm for t in snapshot.tasks}
+
+    for mm in snapshot.mms:
+        side = sides.of_mm(mm.id)
+        box = (f"box:{mm.id}",)
+        for task in mm.users:
+            name = task[5:]
+            label = ("task " + name,) if name == mm.owner else ("task " + name, "thread of " + mm.owner)
+            _node(g, task, "task", side + "0", box, label, {"name": name, "mm": mm.id})
+            _edge(g, task, mm.id, "task_mm")
+        label = ["mm " + mm.owner, f"map_count {mm.map_count}"]
+        if mm.has_pinned_name is not None:
+            label.append(f"{mm.has_pinned_name}: {'set' if mm.has_pinned else 'clear'}")
+        _node(g, mm.id, "mm", side + "0", box, label,
+              {"owner": mm.owner, "users": list(mm.users), "map_count": mm.map_count,
+               "has_pinned": mm.has_pinned, "has_pinned_name": mm.has_pinned_name, "memcg": mm.memcg},
+              ("has-pinned",) if mm.has_pinned else ())
+        for vma in mm.vmas:
+            _add_vma(g, vma, side, box + (f"box:{vma.id}",), plan)
+            _edge(g, mm.id, vma.id, "mm_vma")
+
+    # snapshot.pages is in pfn order and a run's pages all exist, so a run is a slice.
+    i, all_pages = 0, snapshot.pages
+    while i < len(all_pages):
+        p = all_pages[i]
+        last = plan.page_runs.get(p.pfn, p.pfn)
+        n = last - p.pfn + 1
+        _add_page(g, page_node_id(p.pfn, last), all_pages[i:i + n], era)
+        i += n
+
+    for av in snapshot.anon_vmas:
+        _add_anon_vma(g, av, era)
+    for h in snapshot.holders:
+        first_task = h.refs[0].task if h.refs else None
+        _add_holder(g, h, sides.of_holder(h.id, mm_of_task.get(f"task:{first_task}")), plan)
+
+    for m in snapshot.memcgs:
+        _node(g, m.id, "memcg", "M", (), ("memcg " + m.name, f"usage {m.usage} pages",
+                                            "no limit" if m.limit is None else f"limit {m.limit} pages"),
+              {"name": m.name, "usage": m.usage, "limit": m.limit, "tasks": list(m.tasks)})
+
+    _highlight(g, events)
+    return g
+
+
+def _add_anon_vma(g, av, era) -> None:
+    """An anon_vma with its parent and root links; the counter shown is the one the era keeps."""
+    n = lambda ref: ref.split(":")[1]
+    counter = (f"degree {av.degree}" if era.anon_vma_counter == "degree"
+               else f"children {av.num_children} active {av.num_active_vmas}")
+    _node(g, av.id, "anon_vma", "M", (),
+          (f"anon_vma {n(av.id)}", f"root {n(av.root)} parent {n(av.parent)}", f"refcount {av.refcount}",
+           counter),
+          {k: (list(v) if isinstance(v, tuple) else v) for k, v in av._asdict().items()},
+          ("root",) if av.root == av.id else ())
+    if av.parent != av.id:
+        _edge(g, av.id, av.parent, "parent", key="parent")
+    if av.root not in (av.id, av.parent):
+        _edge(g, av.id, av.root, "root", key="root")
+
+
+def _add_holder(g, h, side: str, plan) -> None:
+    """A device or pipe, one line per kind of reference it holds, one edge per page and kind."""
+    groups: dict = {}
+    for r in h.refs:
+        key = (r.page, r.pin, r.write, r.longterm)
+        groups[key] = groups.get(key, 0) + 1
+    lines = [f"{h.name} ({h.kind})"]
+    edges: dict = {}
+    for (page, pin, write, longterm), count in groups.items():
+        flags = ", ".join(f for f, on in (("write", write), ("longterm", longterm)) if on)
+        lines.append(f"{'pin' if pin else 'get'} page {page[5:]}" + (f" ×{count}" if count > 1 else "")
+                     + (f" ({flags})" if flags else ""))
+        flags_of = edges.setdefault((_page_node(plan, int(page[5:])), "pin" if pin else "get"), set())
+        flags_of.update(f for f, on in (("write", write), ("longterm", longterm)) if on)
+    if len(lines) > HOLDER_LINES + 1:
+        lines[HOLDER_LINES:] = [f"... {len(groups) - HOLDER_LINES + 1} more"]
+    for (target, kind), flags in edges.items():
+        _edge(g, h.id, target, kind, key=kind, label="FOLL_PIN" if kind == "pin" else "FOLL_GET",
+              cls=tuple(sorted(flags)))
+    _node(g, h.id, "holder", side + "1", (), lines,
+          {"name": h.name, "kind": h.kind, "refs": [r._asdict() for r in h.refs]}, (h.kind,))
+
+
+def _tags(events) -> tuple:
+    seen = []
+    for ev in events:
+        if ev.tag and ev.tag not in seen:
+            seen.append(ev.tag)
+    return tuple(seen)
+
+
+def _node(g, node_id, kind, col, box, label, attrs, cls=(), seq=0):
+    g.add_node(node_id, kind=kind, col=col, box=tuple(box), label=tuple(label), attrs=attrs,
+               cls=(kind,) + tuple(cls), hl=(), seq=seq)
+
+
+def _edge(g, tail, head, kind, key=None, label=None, cls=()):
+    eid = edge_id(tail, head, key)
+    g.add_edge(tail, head, key=eid, kind=kind, label=label, cls=(kind,) + tuple(cls), hl=())
+
+
+def _add_vma(g, vma, side, box, plan):
+    flags = [f for f in vma.flags if f in ("dontcopy", "wipeonfork")]
+    owner = (f"shmem file {vma.file}" if vma.shared else
+             f"anon_vma {vma.anon_vma.split(':')[1]}" if vma.anon_vma else "anon_vma none")
+    _node(g, vma.id, "vma", side + "1", box,
+          (f"vma {vma.name} ({len(vma.ptes)} pages)", f"{vma.vm_start:#x}-{vma.vm_end:#x}",
+           " ".join([vma.prot, "shared" if vma.shared else "private"] + flags), owner),
+          {"name": vma.name, "vm_start": vma.vm_start, "vm_end": vma.vm_end, "prot": vma.prot,
+           "shared": vma.shared, "flags": list(vma.flags), "anon_vma": vma.anon_vma,
+           "anon_vma_chain": list(vma.anon_vma_chain), "pages": len(vma.ptes)},
+          ("shared" if vma.shared else "private",) + tuple(flags), seq=-1)
+    for av in vma.anon_vma_chain:
+        _edge(g, vma.id, av, "avc", cls=("own",) if av == vma.anon_vma else ())
+    for row in plan.rows[vma.id]:
+        node_id = pte_node_id(vma.id, row.first, row.last)
+        where = f"[{row.first}]" if row.count == 1 else f"[{row.first}-{row.last}]"
+        many = f" ×{row.count}" if row.count > 1 else ""
+        pte = row.pte
+        attrs = {"index": row.first, "last": row.last, "count": row.count, "present": pte is not None}
+        if pte is None:
+            text, cls = f"{where} none{many}", ("none",)
+        else:
+            rw = "RW" if pte.write else "RO"
+            if pte.special:
+                target = "zero page"
+            elif row.count == 1:
+                target = f"pfn {pte.pfn}"
+            else:
+                target = f"pfn {row.pfn_first}-{row.pfn_last}"
+            text, cls = f"{where} {rw} {target}{many}", (rw.lower(),)
+            attrs.update(write=pte.write, dirty=pte.dirty, special=pte.special,
+                         pfn=row.pfn_first, pfn_last=row.pfn_last)
+        _node(g, node_id, "pte", side + "1", box, (text,), attrs,
+              cls + (("run",) if row.count > 1 else ()), seq=row.first)
+        if pte is not None:
+            _edge(g, node_id, _page_node(plan, 0 if pte.special else row.pfn_first), "map", cls=(rw.lower(),))
+
+
+def _page_node(plan, pfn: int) -> str:
+    return page_node_id(*plan.page_node(pfn))
+
+
+def _short(data: str) -> str:
+    return data if len(data) <= DATA_CHARS else data[:DATA_CHARS - 1] + "…"
+
+
+def _add_page(g, node_id, run, era):
+    """One page, or a run of alike pages, as one node."""
+    p = run[0]
+    if p.kind == "zero":
+        label = ["zero page", "refcount -", "mapcount -", "pins -", "counts not kept"]
+    else:
+        if len(run) == 1:
+            title = f"page {p.pfn} = {_short(p.data)}"
+        else:
+            same = all(q.data == p.data for q in run)
+            title = f"pages {p.pfn}-{run[-1].pfn} ×{len(run)}" + (f" = {_short(p.data)}" if same else "")
+        owner = f"anon_vma {p.anon_vma.split(':')[1]}" if p.anon_vma else p.kind
+        label = [title, f"refcount {p.refcount}", f"mapcount {p.mapcount}", f"pins {p.pins}", owner]
+    if era.tracks_anon_exclusive:
+        label.append("exclusive: " + {True: "yes", False: "no", None: "-"}[p.exclusive])
+    attrs = p._asdict()
+    del attrs["id"]
+    attrs.update(pfn_last=run[-1].pfn, count=len(run))
+    if len(run) > 1:
+        attrs["data"] = [q.data for q in run[:8]] + (["…"] if len(run) > 8 else [])
+    cls = (p.kind,) + (("pinned",) if p.maybe_pinned else ()) + (("excl",) if p.exclusive else ()) \
+        + (("run",) if len(run) > 1 else ())
+    _node(g, node_id, "page", "M", (), label, attrs, cls, seq=p.pfn)
+
+
+def _highlight(g, events) -> None:
+    """Mark the nodes each tagged event names, and the edges between two nodes one event names."""
+    ptes: dict = {}
+    pages: list = []
+    for n, d in g.nodes(data=True):
+        if d["kind"] == "pte":
+            r = parse_pte(n)
+            ptes.setdefault((r.owner, r.vma), []).append((r.first, r.last, n))
+        elif d["kind"] == "page":
+            pages.append(parse_page(n) + (n,))
+    for rows in ptes.values():
+        rows.sort()
+    pages.sort()
+    hl_nodes: dict = {}
+    hl_edges: dict = {}
+    for ev in events:
+        if not ev.tag:
+            continue
+        named = set()
+        for obj in ev.objs:
+            if obj in g:
+                named.add(obj)
+            elif (r := parse_pte(obj)) is not None:
+                named.update(_overlapping(ptes.get((r.owner, r.vma), ()), r.first, r.last))
+            elif (pr := parse_page(obj)) is not None:
+                named.update(_overlapping(pages, *pr))
+        for n in named:
+            hl_nodes.setdefault(n, []).append(ev.tag)
+        for u, v, k in g.edges(named, keys=True):
+            if v in named:
+                hl_edges.setdefault((u, v, k), []).append(ev.tag)
+    order = {t: i for i, t in enumerate(TAG_PRIORITY)}
+    rank = lambda tags: tuple(sorted(set(tags), key=lambda t: order.get(t, len(order))))
+    for n, tags in hl_nodes.items():
+        g.nodes[n]["hl"] = rank(tags)
+    for e, tags in hl_edges.items():
+        g.edges[e]["hl"] = rank(tags)
+
+
+def _overlapping(spans: list, first: int, last: int) -> list:
+    """Ids of the sorted, disjoint (first, last, id) spans that overlap first..last."""
+    i = max(bisect_right(spans, (first, float("inf"))) - 1, 0)
+    out = []
+    while i < len(spans) and spans[i][0] <= last:
+        if spans[i][1] >= first:
+            out.append(spans[i][2])
+        i += 1
+    return out
+
+
+def badge(g, node_id, new: bool) -> str | None:
+    """The written highlight of a page or holder: its most important tag, in words."""
+    d = g.nodes[node_id]
+    if not d["hl"] or d["kind"] not in ("page", "holder"):
+        return None
+    tag = d["hl"][0]
+    # A copy event names both pages: the one that appeared is the copy.
+    if tag in COPY_TAGS and not new:
+        return COPY_SOURCE
+    return BADGES.get(tag)
