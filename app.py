@@ -1,0 +1,47 @@
+"""cowviz web app: `python app.py [--host H] [--port N] [--lab]`, then open http://127.0.0.1:5000."""
+from __future__ import annotations
+
+import argparse
+import os
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+from cowviz.web import init_app
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def create_app(config=None) -> Flask:
+    """The Flask app with its SocketIO object (app.extensions["socketio"]).  `config` overrides the defaults."""
+    app = Flask(__name__, template_folder=os.path.join(HERE, "templates"),
+                static_folder=os.path.join(HERE, "static"))
+    app.config.update(COWVIZ_SCENARIOS=os.path.join(HERE, "scenarios"),
+                      COWVIZ_NODE_MODULES=os.path.join(HERE, "node_modules"),
+                      COWVIZ_LAB=os.environ.get("COWVIZ_LAB") == "1")
+    app.config.update(config or {})
+    # threading: simple-websocket gives real WebSockets without eventlet or gevent.
+    socketio = SocketIO(app, async_mode="threading")
+    init_app(app, socketio)
+    return app
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python app.py", description="Start the cowviz web player.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--scenarios", help="folder of scenario files (default: scenarios/)")
+    parser.add_argument("--lab", action="store_true",
+                        help="enable 'run on this machine' (runs real processes as this user; off by default)")
+    args = parser.parse_args(argv)
+    config = {"COWVIZ_SCENARIOS": os.path.abspath(args.scenarios)} if args.scenarios else {}
+    if args.lab:
+        config["COWVIZ_LAB"] = True
+    app = create_app(config)
+    print(f"cowviz: open http://{args.host}:{args.port}/", flush=True)
+    # Werkzeug refuses to start without a terminal unless told this is intended (CI, test subprocesses).
+    app.extensions["socketio"].run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True)
+
+
+if __name__ == "__main__":
+    main()

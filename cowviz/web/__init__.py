@@ -1,0 +1,37 @@
+"""The web player: Flask pages, one Socket.IO namespace, per-connection sessions (docs/web.md).
+
+    init_app(app, socketio)   plugs the blueprint and the /cowviz namespace into an app
+
+Nothing outside this package imports it.
+"""
+from __future__ import annotations
+
+from .frames import FrameSource
+from .library import Library, WebError
+from .namespace import CowvizNamespace
+from .sandbox import DEFAULT_LIMITS
+from .session import Session
+from .views import bp
+
+NAMESPACE = "/cowviz"
+
+
+def init_app(app, socketio) -> None:
+    """Register the pages and the Socket.IO namespace, with the scenario library the app's config names."""
+    app.config.setdefault("COWVIZ_LIMITS", dict(DEFAULT_LIMITS))
+    library = Library(app.config["COWVIZ_SCENARIOS"])
+    frames = FrameSource()
+    lab = _lab_runner() if app.config.get("COWVIZ_LAB") else None
+    app.extensions["cowviz"] = {"library": library, "frames": frames}
+    app.register_blueprint(bp)
+    limits = app.config["COWVIZ_LIMITS"]
+    socketio.on_namespace(CowvizNamespace(NAMESPACE, lambda: Session(library, frames, limits, lab)))
+
+
+def _lab_runner():
+    """The live-kernel probe (cowviz.lab, docs/lab.md) for sessions."""
+    from .labrun import LabRunner
+    return LabRunner()
+
+
+__all__ = ["CowvizNamespace", "Library", "NAMESPACE", "Session", "WebError", "init_app"]

@@ -1,0 +1,96 @@
+"""Diagram frames for the web: the bridge to cowviz.diagram (docs/diagram.md).
+
+A walkthrough's frames come from layout_run(): the union layout of the whole
+run, so an object that persists keeps its place and the browser only fades
+and flashes.  The sandbox, whose future is unknown, has one SandboxLayouter
+per connection.  Frames travel as Frame.to_json().  Without Graphviz (or
+without the diagram package) frames are None and the page says why.
+"""
+from __future__ import annotations
+
+import threading
+
+try:
+    from ..diagram import GraphvizMissing, SandboxLayouter, layout_run
+except ImportError:                       # the diagram package is not installed in this tree
+    layout_run = SandboxLayouter = None
+
+    class GraphvizMissing(Exception):
+        pass
+
+from .library import WebError
+
+
+def wire_frame(frame) -> dict:
+    """Frame.to_json() without the nodes' `attrs`: the browser draws from geometry, labels and
+    classes, and the inspector has its own entries, so attrs would only weigh (a holder with a
+    thousand references lists every one)."""
+    out = frame.to_json()
+    out["nodes"] = [{k: v for k, v in n.items() if k != "attrs"} for n in out["nodes"]]
+    return out
+
+
+class FrameSource:
+    """Makes the diagram frames the panes carry; walkthrough frames are cached on their Prepared."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    @property
+    def available(self) -> bool:
+        return layout_run is not None
+
+    def walkthrough(self, prepared):
+        """A function step -> frame JSON for a prepared walkthrough (laid out once, then cached)."""
+        if prepared.frames is None:
+            frames = [None] * (len(prepared.run.steps) + 1)
+            if layout_run is not None:
+                # One layout per run; a second thread asking meanwhile waits rather than lays out again.
+                with self._lock:
+                    if prepared.frames is None:
+                        try:
+                            frames = [wire_frame(f) for f in layout_run(prepared.run).frames]
+                        except GraphvizMissing as e:
+                            raise WebError(str(e)) from None
+                        prepared.frames = frames
+                    frames = prepared.frames
+            else:
+                prepared.frames = frames
+        frames = prepared.frames
+        return lambda i: frames[i]
+
+    def frame_object(self, prepared, step: int):
+        """The diagram Frame itself (for SVG and PNG export).  Layouts are cached by the diagram package."""
+        if layout_run is None:
+            raise WebError("diagrams are not available on this server")
+        try:
+            return layout_run(prepared.run).frames[step]
+        except GraphvizMissing as e:
+            raise WebError(str(e)) from None
+
+    def sandbox(self, era: str) -> "SandboxFrames":
+        """A per-connection layouter for the sandbox."""
+        return SandboxFrames(era)
+
+
+class SandboxFrames:
+    """The sandbox's frames: each new state is added to one SandboxLayouter, so objects move little."""
+
+    def __init__(self, era: str):
+        self.era = era
+        self.layouter = SandboxLayouter(era) if SandboxLayouter is not None else None
+        self._last_key = None
+        self._last = None
+
+    def current(self, run):
+        """A function step -> frame JSON that draws the run's last state (the only one the sandbox shows)."""
+        last = len(run.steps)
+        snap = run.steps[-1].snapshot if run.steps else run.initial
+        events = run.steps[-1].events if run.steps else ()
+        if self.layouter is not None and self._last_key is not snap:
+            try:
+                self._last = wire_frame(self.layouter.add(snap, events))
+            except GraphvizMissing as e:
+                raise WebError(str(e)) from None
+            self._last_key = snap
+        return lambda i: self._last if i == last else None

@@ -1,0 +1,78 @@
+"""The Socket.IO namespace: one short handler per event, each handing off to the connection's Session.
+
+Every event is a request with an acknowledgement; the reply always has one
+shape: {"ok": true, ...} or {"ok": false, "error": "what went wrong"}.
+The message format is documented in docs/web.md.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import request
+from flask_socketio import Namespace
+
+from .library import WebError
+from .session import Session
+
+log = logging.getLogger(__name__)
+
+
+class CowvizNamespace(Namespace):
+    """Socket.IO events of /cowviz."""
+
+    def __init__(self, namespace: str, make_session):
+        super().__init__(namespace)
+        self.make_session = make_session
+        self.sessions: dict[str, Session] = {}
+
+    def _handle(self, method: str, data) -> dict:
+        session = self.sessions.get(request.sid)
+        if session is None:
+            return {"ok": False, "error": "not connected; reload the page"}
+        try:
+            with session.lock:
+                return {"ok": True, **getattr(session, method)(data)}
+        except WebError as e:
+            return {"ok": False, "error": str(e)}
+        except Exception:                                 # a bug: log it, answer without a traceback
+            log.exception("%s failed", method)
+            return {"ok": False, "error": f"the server failed on '{method}' (a bug; it is in the server log)"}
+
+    def on_connect(self, auth=None):
+        self.sessions[request.sid] = self.make_session()
+
+    def on_disconnect(self, reason=None):
+        self.sessions.pop(request.sid, None)
+
+    def on_open(self, data=None):
+        return self._handle("open", data)
+
+    def on_step(self, data=None):
+        return self._handle("goto", data)
+
+    def on_era(self, data=None):
+        return self._handle("set_eras", data)
+
+    def on_answer(self, data=None):
+        return self._handle("answer", data)
+
+    def on_sandbox(self, data=None):
+        return self._handle("sandbox", data)
+
+    def on_command(self, data=None):
+        return self._handle("command", data)
+
+    def on_undo(self, data=None):
+        return self._handle("undo", data)
+
+    def on_reset(self, data=None):
+        return self._handle("reset", data)
+
+    def on_complete(self, data=None):
+        return self._handle("complete", data)
+
+    def on_export(self, data=None):
+        return self._handle("export", data)
+
+    def on_lab(self, data=None):
+        return self._handle("run_lab", data)

@@ -1,0 +1,238 @@
+"""One connection's state, and every request it can make.  The namespace hands each event here.
+
+State is small and replayable: in the player, the walkthrough's name, the
+era (or two eras to compare) and the step; in the sandbox, the era and the
+command list.  Everything shown is recomputed from that state (runs are
+cached), so a reconnect or reload that sends the same state back gets the
+same view.  Each request is validated first; a bad one raises WebError and
+leaves the state as it was.
+"""
+from __future__ import annotations
+
+import threading
+
+from .frames import FrameSource
+from .library import Library, WebError, check_era
+from .markdown import render_markdown
+from .sandbox import Sandbox
+from .wire import pane, scenario_info, timeline
+
+
+def _args(data, *required) -> dict:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise WebError("a request carries a JSON object")
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise WebError(f"the request is missing {', '.join(missing)}")
+    return data
+
+
+def _int(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise WebError(f"{what} must be a whole number, got {value!r}")
+    try:
+        return int(value)
+    except ValueError:
+        raise WebError(f"{what} must be a whole number, got {value!r}") from None
+
+
+class Session:
+    """The state of one browser tab, and its handlers."""
+
+    def __init__(self, library: Library, frames: FrameSource, limits: dict | None = None, lab=None):
+        self.lock = threading.Lock()
+        self.library = library
+        self.frames = frames
+        self.limits = limits
+        self.lab = lab                    # a LabRunner when the server runs with --lab, else None
+        self.mode: str | None = None      # "play" | "sandbox"
+        self.name: str | None = None
+        self.eras: list = []
+        self.step = 0
+        self.box: Sandbox | None = None
+        self.layouter = None
+
+    # -- the player ----------------------------------------------------------------------------
+
+    def _eras(self, scenario, eras) -> list:
+        if eras is None:
+            return [scenario.kernel]
+        if isinstance(eras, str):
+            eras = [e for e in eras.split(",") if e]
+        if not isinstance(eras, list) or not 1 <= len(eras) <= 2:
+            raise WebError("eras: one era, or two to compare")
+        for e in eras:
+            check_era(e)
+            if e not in scenario.eras:
+                raise WebError(f"this walkthrough is written for {', '.join(scenario.eras)}, not {e}")
+        if len(eras) == 2 and eras[0] == eras[1]:
+            raise WebError("compare two different eras")
+        return list(eras)
+
+    def _step(self, value, total: int) -> int:
+        n = _int(value, "step")
+        if not 0 <= n <= total:
+            raise WebError(f"step {n} is out of range: this walkthrough has steps 0-{total}")
+        return n
+
+    def _need_play(self):
+        if self.mode != "play":
+            raise WebError("open a walkthrough first")
+
+    def _panes(self, name: str, eras: list, step: int, reveal) -> list:
+        out = []
+        for era in eras:
+            prepared = self.library.prepared(name, era)
+            frame_at = self.frames.walkthrough(prepared)
+            held = not (reveal is True or (isinstance(reveal, list) and era in reveal))
+            out.append(pane(prepared.run, step, frame_at, held, intro=scenario_info_intro(prepared.scenario),
+                            objects=prepared.objects))
+        return out
+
+    def open(self, data) -> dict:
+        """Open a walkthrough at a step under one era or two.  {name, eras?, step?, reveal?}"""
+        data = _args(data, "name")
+        scenario = self.library.scenario(data["name"])
+        name = data["name"]
+        eras = self._eras(scenario, data.get("eras"))
+        step = self._step(data.get("step", 0), len(scenario.steps))
+        panes = self._panes(name, eras, step, data.get("reveal", False))
+        self.mode, self.name, self.eras, self.step, self.box = "play", name, eras, step, None
+        return {"mode": "play", "scenario": scenario_info(name, scenario), "eras": eras, "step": step,
+                "timelines": {e: timeline(self.library.run(name, e)) for e in eras}, "panes": panes}
+
+    def goto(self, data) -> dict:
+        """Show another step.  {step, reveal?}"""
+        self._need_play()
+        data = _args(data, "step")
+        scenario = self.library.scenario(self.name)
+        step = self._step(data["step"], len(scenario.steps))
+        panes = self._panes(self.name, self.eras, step, data.get("reveal", False))
+        self.step = step
+        return {"step": step, "panes": panes}
+
+    def set_eras(self, data) -> dict:
+        """Switch era (or start or stop comparing) at the current step.  {eras, reveal?} or, in the sandbox, {eras: [era]}"""
+        data = _args(data, "eras")
+        if self.mode == "sandbox":
+            eras = data["eras"]
+            era = eras[0] if isinstance(eras, list) and len(eras) == 1 else eras
+            self.box.set_era(era)
+            self.layouter = self.frames.sandbox(self.box.era)
+            return self._sandbox_reply()
+        self._need_play()
+        scenario = self.library.scenario(self.name)
+        eras = self._eras(scenario, data["eras"])
+        step = min(self.step, len(scenario.steps))
+        panes = self._panes(self.name, eras, step, data.get("reveal", False))
+        self.eras = eras
+        return {"eras": eras, "step": step, "timelines": {e: timeline(self.library.run(self.name, e)) for e in eras},
+                "panes": panes}
+
+    def answer(self, data) -> dict:
+        """Check an answer to the current step's ask under one era.  {step, era, choice}; choice "skip" reveals."""
+        self._need_play()
+        data = _args(data, "step", "era", "choice")
+        era, choice = data["era"], data["choice"]
+        if era not in self.eras:
+            raise WebError(f"era {era!r} is not shown")
+        prepared = self.library.prepared(self.name, era)
+        run = prepared.run
+        step = self._step(data["step"], len(run.steps))
+        s = run.steps[step - 1] if step > 0 else None
+        if s is None or s.step is None or s.step.ask is None:
+            raise WebError(f"step {step} asks no question")
+        if not isinstance(choice, str) or not choice:
+            raise WebError("choice must be one of the offered answers")
+        ask = s.step.ask
+        if choice == "skip":
+            correct = None
+        elif ask.kind == "choice":
+            if choice not in ask.choices:
+                raise WebError(f"'{choice}' is not one of the choices ({', '.join(ask.choices)})")
+            correct = choice == s.answer
+        else:
+            before = run.initial if step == 1 else run.steps[step - 2].snapshot
+            if choice == "new":
+                correct = s.answer is not None and before.page(int(s.answer.split(":")[1])) is None
+            elif choice.startswith("page:") and choice[5:].isdigit():
+                correct = choice == s.answer
+            else:
+                raise WebError("pick a page in the diagram (page:N), or 'new' for a page not allocated yet")
+        if correct is False:
+            return {"correct": False, "revealed": False, "pane": None,
+                    "hint": "Not quite. Look at the diagram again and try another answer, or skip to see it."}
+        frame_at = self.frames.walkthrough(prepared)
+        self.step = step
+        return {"correct": correct, "revealed": True, "hint": None,
+                "pane": pane(run, step, frame_at, held=False, objects=prepared.objects)}
+
+    # -- the sandbox ---------------------------------------------------------------------------
+
+    def _sandbox_reply(self, **extra) -> dict:
+        n = len(self.box.run.steps)
+        p = pane(self.box.run, n, self.layouter.current(self.box.run), held=False,
+                 intro="<p>An empty machine. Type a command below, e.g. <code>mmap P buf 4</code>.</p>")
+        return {"mode": "sandbox", "era": self.box.era, "history": self.box.history,
+                "results": [s.result for s in self.box.run.steps],
+                "limits": self.box.limits, "panes": [p], **extra}
+
+    def _need_sandbox(self):
+        if self.mode != "sandbox":
+            raise WebError("open the sandbox first")
+
+    def sandbox(self, data) -> dict:
+        """Start the sandbox, or restore one (a reload).  {era?, commands?}"""
+        data = _args(data)
+        box = Sandbox(data.get("era", "5.9"), self.limits)
+        errors = box.restore(data.get("commands", []))
+        self.mode, self.box, self.name, self.eras, self.step = "sandbox", box, None, [box.era], 0
+        self.layouter = self.frames.sandbox(box.era)
+        return self._sandbox_reply(dropped=errors)
+
+    def command(self, data) -> dict:
+        """Run one console line.  {text}"""
+        self._need_sandbox()
+        data = _args(data, "text")
+        self.box.apply(data["text"])
+        return self._sandbox_reply()
+
+    def undo(self, data) -> dict:
+        self._need_sandbox()
+        undone = self.box.undo()
+        return self._sandbox_reply(undone=undone)
+
+    def reset(self, data) -> dict:
+        self._need_sandbox()
+        self.box.reset()
+        self.layouter = self.frames.sandbox(self.box.era)
+        return self._sandbox_reply()
+
+    def complete(self, data) -> dict:
+        self._need_sandbox()
+        data = _args(data, "text")
+        return self.box.complete(data["text"])
+
+    def export(self, data) -> dict:
+        self._need_sandbox()
+        return {"filename": f"sandbox-{self.box.era}.yaml", "yaml": self.box.export_yaml()}
+
+    # -- the live-kernel lab -----------------------------------------------------------------
+
+    def run_lab(self, data) -> dict:
+        """Replay the walkthrough (or the sandbox's commands) on this machine's kernel.  {}"""
+        if self.lab is None:
+            raise WebError("the live-kernel lab is off on this server (start it with --lab)")
+        if self.mode == "sandbox":
+            if not self.box.commands:
+                raise WebError("type some commands first")
+            return {"lab": self.lab.probe(commands=list(self.box.commands))}
+        self._need_play()
+        return {"lab": self.lab.probe(scenario=self.library.scenario(self.name))}
+
+
+def scenario_info_intro(scenario) -> str:
+    """What step 0 (the start) says: the walkthrough's summary."""
+    return render_markdown(scenario.summary) or "<p>The start: nothing has run yet.</p>"

@@ -1,0 +1,113 @@
+"""The HTTP side: the library, the tutorial, the player and sandbox pages, and the socket.io client file."""
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, abort, current_app, render_template, send_from_directory
+
+from ..eras import ERAS
+from ..scenario.command import USAGE
+from .library import WebError
+from .markdown import render_markdown
+
+bp = Blueprint("cowviz", __name__)
+
+# The only files served out of node_modules: the socket.io browser client (npm, package-lock.json).
+VENDOR = {"socket.io.esm.min.js": "socket.io-client/dist",
+          "socket.io.esm.min.js.map": "socket.io-client/dist"}
+
+
+def _library():
+    return current_app.extensions["cowviz"]["library"]
+
+
+def _eras_info() -> list:
+    return [{"id": e.id, "title": e.title, "kernels": e.kernels, "summary": e.summary} for e in ERAS.values()]
+
+
+def _card(entry) -> dict:
+    s = entry.scenario
+    if s is None:
+        return {"name": entry.name, "error": _library().error_text(entry)}
+    return {"name": entry.name, "title": s.title, "summary": render_markdown(s.summary), "eras": list(s.eras),
+            "level": s.level, "tags": list(s.tags), "steps": len(s.steps), "compare": list(s.compare),
+            "asks": sum(1 for st in s.steps if st.ask is not None), "series": entry.in_series,
+            "number": int(entry.name[:2]) if entry.in_series else None,
+            "url": _play_url(entry.name, s)}
+
+
+def _play_url(name: str, s) -> str:
+    # A walkthrough about the difference between eras opens in the comparison view.
+    if s.compare:
+        return f"/play/{name}?compare={','.join(s.compare)}"
+    return f"/play/{name}"
+
+
+@bp.route("/")
+def library():
+    cards = [_card(e) for e in _library().entries()]
+    return render_template("library.html", page="library", cards=cards, eras=_eras_info())
+
+
+@bp.route("/tutorial")
+def tutorial():
+    series = [_card(e) for e in _library().series()]
+    for here, nxt in zip(series, series[1:] + [None]):
+        here["next"] = nxt["name"] if nxt else None
+        here["next_title"] = nxt["title"] if nxt else None
+    return render_template("tutorial.html", page="tutorial", series=series)
+
+
+@bp.route("/play/<path:name>")
+def play(name):
+    try:
+        scenario = _library().scenario(name)
+    except WebError as e:
+        return render_template("error.html", page="error", message=str(e)), 404
+    series = [e.name for e in _library().series()]
+    nxt = series[series.index(name) + 1] if name in series and series.index(name) + 1 < len(series) else None
+    boot = {"page": "play", "name": name, "title": scenario.title, "eras": list(scenario.eras),
+            "kernel": scenario.kernel, "compare": list(scenario.compare), "next": nxt,
+            "lab": current_app.config["COWVIZ_LAB"], "all_eras": _eras_info()}
+    return render_template("play.html", page="play", boot=boot, title=scenario.title)
+
+
+@bp.route("/sandbox")
+def sandbox():
+    boot = {"page": "sandbox", "all_eras": _eras_info(), "limits": current_app.config["COWVIZ_LIMITS"],
+            "usage": list(USAGE.values()), "default_era": "5.9", "lab": current_app.config["COWVIZ_LAB"]}
+    return render_template("sandbox.html", page="sandbox", boot=boot)
+
+
+@bp.route("/export/<path:name>.<any(svg, png):fmt>")
+def export(name, fmt):
+    """One step's diagram as a standalone SVG or PNG (for slides): ?era=5.9&step=7."""
+    from flask import request
+    library = _library()
+    try:
+        scenario = library.scenario(name)
+        era = request.args.get("era", scenario.kernel)
+        prepared = library.prepared(name, era)
+        step = request.args.get("step", "0")
+        if not step.isdigit() or int(step) > len(prepared.run.steps):
+            raise WebError(f"step {step!r} is out of range: this walkthrough has steps 0-{len(prepared.run.steps)}")
+        frame = current_app.extensions["cowviz"]["frames"].frame_object(prepared, int(step))
+    except WebError as e:
+        return str(e) + "\n", 404, {"Content-Type": "text/plain; charset=utf-8"}
+    filename = f"{name.replace('/', '-')}-{era}-step{int(step):02d}.{fmt}"
+    headers = {"Content-Disposition": f'inline; filename="{filename}"'}
+    if fmt == "svg":
+        return frame.to_svg(), 200, {**headers, "Content-Type": "image/svg+xml; charset=utf-8"}
+    return frame.to_png(dpi=144), 200, {**headers, "Content-Type": "image/png"}
+
+
+@bp.route("/vendor/<path:filename>")
+def vendor(filename):
+    where = VENDOR.get(filename)
+    if where is None:
+        abort(404)
+    folder = os.path.join(current_app.config["COWVIZ_NODE_MODULES"], where)
+    if not os.path.isfile(os.path.join(folder, filename)):
+        return (f"{filename} is not installed: run scripts/setup.sh (npm ci) to install the socket.io client.\n",
+                503, {"Content-Type": "text/plain; charset=utf-8"})
+    return send_from_directory(folder, filename, mimetype="text/javascript" if filename.endswith(".js") else None)

@@ -1,0 +1,381 @@
+// The player page: a walkthrough under one era, or two eras side by side, step by step.
+import { $, bootData, clear, fill, el, html, showError } from "./dom.js";
+import { Transport } from "./transport.js";
+import { Player } from "./player.js";
+import { Diagram } from "./renderer.js";
+import { Timeline } from "./timeline.js";
+import { Inspector } from "./inspector.js";
+import { askBox } from "./ask.js";
+import { eventList, narrationBlock, resultLine } from "./narration.js";
+import { readPlayUrl, writePlayUrl } from "./urlstate.js";
+import { answerOf, isRevealed, markAnswer, markSeen } from "./progress.js";
+import { initChrome, isTyping, toggleProjector, viewToggle } from "./settings.js";
+import { labButton } from "./lab.js";
+
+const boot = bootData();
+const transport = new Transport();
+initChrome(transport);
+
+const state = {
+  info: null, // the walkthrough, from the server's open reply
+  eras: [],
+  timelines: {},
+  panes: [], // per shown era: {era, root, diagram, data (the server's pane), ask: {feedback}}
+  selected: null, // {pane index, id}
+  opened: false,
+};
+
+const stage = $("#stage");
+const follow = viewToggle("follow-toggle", "cowviz.follow", true, ["Zoom: fit step", "Zoom: whole"], (on) => {
+  Diagram.follow = on;
+  state.panes?.forEach((p) => p.diagram.refit());
+});
+const focus = viewToggle("focus-toggle", "cowviz.focus", false, ["Diagram only: on", "Diagram only"], (on) => {
+  document.body.classList.toggle("focus", on);
+  arrangeComparison();
+});
+const inspector = new Inspector($("#inspector"), { onSelect: (id, entry) => markSelection(id, entry) });
+const timeline = new Timeline($("#timeline"), { onSeek: (n) => player.goto(n) });
+const player = new Player({ load: loadStep, onChange: renderControls, onBlocked: nudgeAsk,
+                            held: () => state.panes.some((p) => p.data && p.data.held) });
+
+// Next was pressed while a question waits: bring the question into view and make it pulse.
+function nudgeAsk() {
+  const box = document.querySelector(".ask:not(.revealed)");
+  if (!box) return;
+  box.scrollIntoView({ block: "nearest" });
+  box.classList.remove("nudge");
+  void box.offsetWidth;
+  box.classList.add("nudge");
+  box.querySelector("button")?.focus();
+}
+
+// -- talking to the server -------------------------------------------------------------------
+
+function revealFor(step) {
+  return state.eras.filter((era) => isRevealed(boot.name, era, step));
+}
+
+async function openAt(eras, step) {
+  const wantEras = eras || defaultEras();
+  let reply = await transport.request("open", { name: boot.name, eras: wantEras, step: step ?? 0,
+    reveal: wantEras.filter((era) => isRevealed(boot.name, era, Number(step) || 0)) });
+  if (!reply.ok) {
+    // A bad deep link (unknown era, step out of range): say so, and open the start instead.
+    const problem = reply.error;
+    reply = await transport.request("open", { name: boot.name, eras: defaultEras(), step: 0,
+      reveal: defaultEras().filter((era) => isRevealed(boot.name, era, 0)) });
+    if (!reply.ok) {
+      showError(reply.error);
+      return;
+    }
+    showError(`This link could not be opened as it is: ${problem}. Showing the start instead.`);
+  } else {
+    showError(null);
+  }
+  state.info = reply.scenario;
+  player.setTotal(reply.scenario.steps.length);
+  await applyEras(reply);
+  player.step = reply.step;
+  state.opened = true;
+  afterShow(reply.step);
+}
+
+function defaultEras() {
+  return boot.compare.length === 2 ? boot.compare : [boot.kernel];
+}
+
+async function loadStep(step) {
+  if (!state.opened) return { ok: false };
+  const reply = await transport.request("step", { step, reveal: revealFor(step) });
+  if (!reply.ok) {
+    showError(reply.error);
+    return { ok: false };
+  }
+  showError(null);
+  await showPanes(reply.panes);
+  afterShow(reply.step);
+  return { ok: true };
+}
+
+async function switchEras(eras) {
+  const reply = await transport.request("era", { eras, reveal: eras.filter((era) => isRevealed(boot.name, era, player.step)) });
+  if (!reply.ok) {
+    showError(reply.error);
+    renderEraControls();
+    return;
+  }
+  showError(null);
+  await applyEras(reply);
+  afterShow(reply.step);
+}
+
+async function answer(index, choice) {
+  const pane = state.panes[index];
+  const step = pane.data.step;
+  const reply = await transport.request("answer", { step, era: pane.era, choice });
+  if (!reply.ok) {
+    showError(reply.error);
+    return;
+  }
+  if (reply.correct === false) {
+    markAnswer(boot.name, pane.era, step, "wrong");
+    pane.ask.feedback = reply.hint;
+    renderPaneText(index);
+    return;
+  }
+  markAnswer(boot.name, pane.era, step, reply.correct ? "right" : "skipped");
+  pane.ask.feedback = null;
+  await showPane(index, reply.pane);
+  afterShow(step);
+  if (!state.panes.some((p) => p.data.held)) player.revealed();
+}
+
+// -- drawing -------------------------------------------------------------------------------------
+
+async function applyEras(reply) {
+  state.eras = reply.eras;
+  state.timelines = reply.timelines;
+  document.body.classList.toggle("comparing", state.eras.length === 2);
+  clear(stage);
+  clear($("#asks"));
+  clear($("#events"));
+  state.panes = state.eras.map((era, index) => makePane(era, index));
+  timeline.setSteps(state.info.steps, state.eras.map((e) => state.timelines[e]), (n) => stepHidden(n));
+  renderEraControls();
+  renderScenarioInfo();
+  await showPanes(reply.panes);
+}
+
+function stepHidden(n) {
+  const s = state.info.steps[n - 1];
+  return Boolean(s && s.ask && state.eras.some((era) => !isRevealed(boot.name, era, n)));
+}
+
+function makePane(era, index) {
+  const eraInfo = boot.all_eras.find((e) => e.id === era) || { id: era, title: "", kernels: "" };
+  const root = el("section", { class: "pane", "data-era": era, "aria-label": `kernel era ${era}` },
+    el("header", { class: "pane-head" },
+      el("span", { class: "era-badge" }, era),
+      el("span", { class: "era-title" }, eraInfo.kernels),
+      el("span", { class: "pane-result" })),
+    el("div", { class: "diagram" }));
+  stage.append(root);
+  const diagram = new Diagram(root.querySelector(".diagram"), { onPick: (id, kind) => onPick(index, id, kind) });
+  const askSlot = el("div", { class: "ask-slot", "data-era": era });
+  const events = el("div", { class: "pane-events", "data-era": era });
+  $("#asks").append(askSlot);
+  $("#events").append(events);
+  return { era, root, diagram, askSlot, events, data: null, ask: { feedback: null } };
+}
+
+function showPanes(panes) {
+  const drawn = Promise.all(panes.map((p, i) => showPane(i, p)));
+  arrangeComparison();
+  return drawn;
+}
+
+// Side by side or stacked: whichever gives the two diagrams the larger scale on this screen.
+function arrangeComparison() {
+  if (!state || state.eras.length !== 2) return;
+  const vb = state.panes[0].data?.frame?.vb;
+  const box = stage.getBoundingClientRect();
+  let cols = true;
+  if (vb) {
+    const head = 48;
+    const sideBySide = Math.min(box.width / 2 / vb[2], (box.height - head) / vb[3]);
+    const stacked = Math.min(box.width / vb[2], (box.height / 2 - head) / vb[3]);
+    cols = sideBySide >= stacked;
+  }
+  document.body.classList.toggle("compare-cols", cols);
+  document.body.classList.toggle("compare-rows", !cols);
+}
+window.addEventListener("resize", arrangeComparison);
+
+function showPane(index, data) {
+  const pane = state.panes[index];
+  const stepChanged = !pane.data || pane.data.step !== data.step;
+  if (stepChanged) pane.ask.feedback = null;
+  pane.data = data;
+  // While a question waits the diagram shows the state before the step: last step's highlights would mislead.
+  pane.root.classList.toggle("held", Boolean(data.held));
+  renderPaneText(index);
+  const drawn = pane.diagram.show(data.frame);
+  if (index === selectedPaneIndex()) inspector.update(data.objects);
+  if (data.held && data.ask && data.ask.kind === "pick") {
+    pane.diagram.mark("pickable", (data.frame?.nodes || []).filter((n) => n.kind === "page").map((n) => n.id));
+  } else {
+    pane.diagram.mark("pickable", []);
+  }
+  restoreMarks(index);
+  return drawn;
+}
+
+function renderPaneText(index) {
+  const pane = state.panes[index];
+  const data = pane.data;
+  fill(pane.root.querySelector(".pane-result"), resultLine(data));
+  const slot = clear(pane.askSlot);
+  if (data.ask) {
+    const verdict = answerOf(boot.name, pane.era, data.step);
+    const other = index > 0 ? state.panes[0].data : null;
+    const repeat = Boolean(other && other.ask && other.ask.question === data.ask.question && other.step === data.step);
+    slot.append(askBox(data.ask, pane.era, { revealed: !data.held, feedback: pane.ask.feedback, verdict, repeat },
+      { onChoice: (c) => answer(index, c), onSkip: () => answer(index, "skip") }));
+  }
+  const comparing = state.eras.length === 2;
+  fill(pane.events,
+    el("h3", { class: "events-title" }, "Kernel functions", comparing ? el("span", { class: "era-badge small" }, pane.era) : null),
+    eventList(data, (ids) => pane.diagram.mark("related", ids)));
+  renderSide();
+}
+
+function renderSide() {
+  const first = state.panes[0]?.data;
+  if (!first) return;
+  const held = state.panes.some((p) => p.data && p.data.held);
+  // A waiting question always shows, even in diagram-only mode.
+  document.body.classList.toggle("asking", held);
+  const n = first.step;
+  fill($("#step-head"),
+    el("span", { class: "stepno" }, n === 0 ? "Start" : `Step ${n} of ${first.total}`),
+    first.command ? el("code", { class: "command" }, first.command) : null);
+  fill($("#narration"), narrationBlock(first.narration, held));
+  const done = n === first.total && !held;
+  const nextBox = clear($("#next-walkthrough"));
+  if (done) {
+    nextBox.append(el("p", { class: "finished" }, "✓ End of this walkthrough."),
+      boot.next ? el("a", { class: "button primary", href: `/play/${boot.next}` }, "Next walkthrough →")
+                : el("a", { class: "button", href: "/tutorial" }, "Back to the tutorial"));
+  }
+}
+
+function renderScenarioInfo() {
+  const info = state.info;
+  $("#walk-title").textContent = info.title;
+  const meta = clear($("#walk-meta"));
+  if (info.level) meta.append(el("span", { class: "chip" }, info.level));
+  info.tags.forEach((t) => meta.append(el("span", { class: "chip tag" }, t)));
+  const refs = clear($("#references"));
+  if (info.references.length) {
+    refs.append(el("details", {}, el("summary", {}, `References (${info.references.length})`),
+      el("ul", {}, info.references.map((r) => el("li", {}, r.url
+        ? html("a", { href: r.url, target: "_blank", rel: "noopener noreferrer" }, r.title)
+        : html("span", {}, r.title))))));
+  }
+}
+
+function renderEraControls() {
+  const host = clear($("#era-controls"));
+  const allowed = state.info ? state.info.eras : boot.eras;
+  const left = state.eras[0];
+  host.append(el("span", { class: "label", id: "era-label" }, "Kernel:"));
+  host.append(el("div", { class: "segmented", role: "radiogroup", "aria-labelledby": "era-label" },
+    allowed.map((era) => el("button", {
+      type: "button", role: "radio", class: "era-choice", "data-era": era, "aria-checked": String(era === left),
+      onclick: () => switchEras(state.eras.length === 2 ? [era, state.eras[1] === era ? state.eras[0] : state.eras[1]] : [era]),
+    }, era))));
+  const compare = el("select", { id: "compare-with", "aria-label": "compare with era" },
+    el("option", { value: "" }, "— no comparison —"),
+    allowed.filter((e) => e !== left).map((era) => el("option", { value: era, selected: state.eras[1] === era }, `compare with ${era}`)));
+  compare.addEventListener("change", () => switchEras(compare.value ? [left, compare.value] : [left]));
+  host.append(compare);
+}
+
+// -- the controls --------------------------------------------------------------------------------
+
+function renderControls(p) {
+  $("#play").textContent = p.playing ? "❚❚ Pause" : "▶ Play";
+  $("#play").setAttribute("aria-pressed", String(p.playing));
+  $("#prev").disabled = p.step <= 0;
+  $("#first").disabled = p.step <= 0;
+  $("#next").disabled = p.step >= p.total;
+  $("#last").disabled = p.step >= p.total;
+  $("#step-count").textContent = `${p.step} / ${p.total}`;
+  timeline.setStep(p.step);
+}
+
+function afterShow(step) {
+  player.step = step;
+  writePlayUrl(state.eras, step);
+  markSeen(boot.name, step, state.info.steps.length);
+  timeline.setSteps(state.info.steps, state.eras.map((e) => state.timelines[e]), (n) => stepHidden(n));
+  renderControls(player);
+  document.body.dataset.step = String(step);
+  fill($("#export"), "This step as an image: ", state.eras.map((era, i) => [i ? " · " : "",
+    el("a", { href: `/export/${boot.name}.svg?era=${encodeURIComponent(era)}&step=${step}`, target: "_blank" }, `${era} SVG`), " ",
+    el("a", { href: `/export/${boot.name}.png?era=${encodeURIComponent(era)}&step=${step}`, target: "_blank" }, "PNG")]));
+  // For screen readers: what is on screen now, in words.
+  const first = state.panes[0]?.data;
+  if (first) {
+    const results = state.panes.map((p) => (p.data.held ? `${p.era}: question` : `${p.era}: ${p.data.result ?? "start"}`));
+    $("#announce").textContent = `Step ${step} of ${first.total}${first.command ? `: ${first.command}` : ""}. ${results.join(", ")}.`;
+  }
+}
+
+$("#first").addEventListener("click", () => player.first());
+$("#prev").addEventListener("click", () => player.prev());
+$("#play").addEventListener("click", () => player.toggle());
+$("#next").addEventListener("click", () => player.next());
+$("#last").addEventListener("click", () => player.last());
+$("#speed").addEventListener("change", (e) => player.setSpeed(Number(e.target.value)));
+
+document.addEventListener("keydown", (e) => {
+  if (isTyping(e) || e.altKey || e.ctrlKey || e.metaKey) return;
+  const onButton = e.target instanceof Element && e.target.closest("button, a, summary, [tabindex]");
+  const keys = {
+    ArrowRight: () => player.next(), ArrowLeft: () => player.prev(),
+    Home: () => player.first(), End: () => player.last(),
+    " ": () => player.toggle(), p: () => toggleProjector(), f: () => focus.toggle(), z: () => follow.toggle(),
+  };
+  if ((e.key === " " || e.key === "Enter") && onButton) return; // Space and Enter press the focused button
+  const fn = keys[e.key];
+  if (fn) {
+    e.preventDefault();
+    fn();
+  }
+});
+
+// -- inspecting and picking ----------------------------------------------------------------------
+
+function selectedPaneIndex() {
+  return state.selected ? state.selected.pane : 0;
+}
+
+function onPick(index, id, kind) {
+  const pane = state.panes[index];
+  if (pane.data && pane.data.held && pane.data.ask && pane.data.ask.kind === "pick") {
+    if (kind === "page") answer(index, id);
+    return;
+  }
+  state.selected = { pane: index, id };
+  inspector.update(pane.data.objects);
+  inspector.select(id);
+}
+
+function markSelection(id, entry) {
+  state.panes.forEach((p, i) => {
+    p.diagram.mark("selected", i === selectedPaneIndex() ? [id] : []);
+    const related = entry && entry.rmap ? entry.rmap.mappings.map((m) => m.pte) : [];
+    p.diagram.mark("related", i === selectedPaneIndex() ? related : []);
+  });
+}
+
+function restoreMarks(index) {
+  if (state.selected && state.selected.pane === index) {
+    state.panes[index].diagram.mark("selected", [state.selected.id]);
+  }
+}
+
+if (boot.lab) $("#lab-slot").append(labButton(transport, () => player.step));
+
+// -- start, and resume after a reconnect -----------------------------------------------------------
+
+transport.onConnect(() => {
+  if (state.opened) {
+    openAt(state.eras, player.step);
+  } else {
+    const link = readPlayUrl();
+    openAt(link.eras, link.step);
+  }
+});

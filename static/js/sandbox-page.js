@@ -1,0 +1,193 @@
+// The sandbox page: a console whose commands run on the server, one animated step each.
+import { $, bootData, clear, fill, el, showError } from "./dom.js";
+import { Transport } from "./transport.js";
+import { Diagram } from "./renderer.js";
+import { Inspector } from "./inspector.js";
+import { Console } from "./console.js";
+import { eventList, resultLine } from "./narration.js";
+import { readSandboxUrl, writeSandboxUrl } from "./urlstate.js";
+import { initChrome } from "./settings.js";
+import { labButton } from "./lab.js";
+
+const boot = bootData();
+const transport = new Transport();
+initChrome(transport);
+
+const SAVE_KEY = "cowviz.sandbox.v1";
+// Lines typed before the sandbox is set up on the server wait for it.
+let markReady;
+const ready = new Promise((resolve) => { markReady = resolve; });
+const state = { era: null, history: [], results: [], pane: null, started: false, selected: null };
+
+const stage = $("#stage");
+const paneRoot = el("section", { class: "pane", "aria-label": "the machine" },
+  el("header", { class: "pane-head" }, el("span", { class: "era-badge" }), el("span", { class: "era-title" }), el("span", { class: "pane-result" })),
+  el("div", { class: "diagram" }));
+stage.append(paneRoot);
+const diagram = new Diagram(paneRoot.querySelector(".diagram"), { onPick: (id) => select(id) });
+const inspector = new Inspector($("#inspector"), {
+  onSelect: (id, entry) => {
+    diagram.mark("selected", [id]);
+    diagram.mark("related", entry && entry.rmap ? entry.rmap.mappings.map((m) => m.pte) : []);
+  },
+});
+
+function select(id) {
+  state.selected = id;
+  inspector.select(id);
+}
+
+function saved() {
+  try {
+    return JSON.parse(localStorage.getItem(SAVE_KEY)) || {};
+  } catch {
+    return {};
+  }
+}
+
+function save() {
+  try {
+    localStorage.setItem(SAVE_KEY, JSON.stringify({ era: state.era, commands: state.history }));
+  } catch {
+    // Not saved: a reload starts empty.
+  }
+}
+
+// Apply a server reply that carries the sandbox state; resolves when the animation has ended.
+async function apply(reply) {
+  state.era = reply.era;
+  state.history = reply.history;
+  state.results = reply.results;
+  state.pane = reply.panes[0];
+  save();
+  writeSandboxUrl(state.era);
+  renderEraControls();
+  renderLog();
+  const p = state.pane;
+  const eraInfo = boot.all_eras.find((e) => e.id === p.era);
+  paneRoot.querySelector(".era-badge").textContent = p.era;
+  paneRoot.querySelector(".era-title").textContent = eraInfo ? eraInfo.kernels : "";
+  fill(paneRoot.querySelector(".pane-result"),
+    p.command ? el("code", { class: "command" }, p.command) : null, " ", resultLine(p));
+  fill($("#events"), el("h3", { class: "events-title" }, "Kernel functions"),
+    eventList(p, (ids) => diagram.mark("related", ids)));
+  inspector.update(p.objects);
+  $("#undo").disabled = state.history.length === 0;
+  document.body.dataset.commands = String(state.history.length);
+  await diagram.show(p.frame);
+  if (state.selected) diagram.mark("selected", [state.selected]);
+  document.body.dataset.animated = String(state.history.length);
+}
+
+function renderLog() {
+  const log = clear($("#log"));
+  if (!state.history.length) log.append(el("li", { class: "muted" }, "No commands yet. Try: mmap P buf 4, write P buf[0] A, fork P C"));
+  state.history.forEach((cmd, i) => log.append(el("li", {},
+    el("span", { class: "n" }, String(i + 1)), el("code", {}, cmd), el("span", { class: "res" }, `→ ${state.results[i]}`))));
+  log.scrollTop = log.scrollHeight;
+}
+
+function renderEraControls() {
+  const host = clear($("#era-controls"));
+  host.append(el("span", { class: "label", id: "era-label" }, "Kernel:"),
+    el("div", { class: "segmented", role: "radiogroup", "aria-labelledby": "era-label" },
+      boot.all_eras.map((e) => el("button", { type: "button", role: "radio", class: "era-choice", "data-era": e.id,
+        "aria-checked": String(e.id === state.era), title: e.summary, onclick: () => request("era", { eras: [e.id] }) }, e.id))));
+}
+
+let lastError = null;
+
+function showConsoleError(message, text) {
+  const box = $("#console-error");
+  clear(box);
+  box.hidden = !message;
+  if (!message) return;
+  const m = /^console:1:(\d+): /.exec(message);
+  box.append(el("div", { class: "console-message" }, "✗ ", message));
+  if (m && text !== undefined) {
+    const col = Number(m[1]);
+    box.append(el("pre", { class: "caret" }, `${text}\n${" ".repeat(Math.max(0, col - 1))}^`));
+    const input = $("#console-input");
+    const end = text.slice(col - 1).search(/\s|$/) + col - 1;
+    input.focus();
+    input.setSelectionRange(col - 1, Math.max(col - 1, end));
+  }
+}
+
+async function request(event, data) {
+  if (event !== "sandbox") await ready;
+  const reply = await transport.request(event, data);
+  if (!reply.ok) {
+    showError(reply.error);
+    return reply;
+  }
+  showError(null);
+  showConsoleError(null);
+  await apply(reply);
+  return reply;
+}
+
+const konsole = new Console({
+  form: $("#console-form"),
+  input: $("#console-input"),
+  completions: $("#completions"),
+  usage: $("#usage"),
+  complete: (text) => ready.then(() => transport.request("complete", { text })),
+  onRestore: (text) => showConsoleError(lastError, text),
+  onRun: async (text) => {
+    await ready;
+    const reply = await transport.request("command", { text });
+    if (!reply.ok) {
+      // Nothing changed on the server; say where the line is wrong (the console puts it back).
+      lastError = reply.error;
+      showConsoleError(reply.error, text);
+      return false;
+    }
+    showConsoleError(null);
+    showError(null);
+    await apply(reply);
+    return true;
+  },
+});
+
+$("#undo").addEventListener("click", () => request("undo", {}));
+$("#reset").addEventListener("click", () => {
+  if (!state.history.length || window.confirm("Start again from an empty machine?")) request("reset", {});
+});
+$("#download").addEventListener("click", async () => {
+  const reply = await transport.request("export", {});
+  if (!reply.ok) {
+    showError(reply.error);
+    return;
+  }
+  const url = URL.createObjectURL(new Blob([reply.yaml], { type: "application/x-yaml" }));
+  const a = el("a", { href: url, download: reply.filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+});
+
+if (boot.lab) $("#lab-slot").append(labButton(transport, () => state.history.length));
+
+const sheet = $("#cheatsheet");
+boot.usage.forEach((u) => sheet.append(el("li", {}, el("code", {}, u))));
+
+transport.onConnect(async () => {
+  // A reload or reconnect sends back the command list: the server replays it.
+  const have = state.started ? { era: state.era, commands: state.history } : saved();
+  const era = state.started ? state.era : readSandboxUrl().era || have.era || boot.default_era;
+  let reply = await request("sandbox", { era, commands: have.commands || [] });
+  if (!reply.ok) {
+    // A bad ?era= in the link: say so, and start under the default era instead.
+    const problem = reply.error;
+    reply = await request("sandbox", { era: boot.default_era, commands: have.commands || [] });
+    if (reply.ok) showError(`${problem}; using ${boot.default_era} instead.`);
+  }
+  if (reply.ok) {
+    state.started = true;
+    markReady();
+    if (reply.dropped && reply.dropped.length) showError(reply.dropped.join("\n"));
+  }
+  void konsole;
+});
