@@ -242,10 +242,19 @@ class Kernel:
         h = self.holders.get(holder) or self.holders.setdefault(holder, Holder(holder, "device"))
         flags = (FOLL_PIN if pin else FOLL_GET) | (FOLL_WRITE if write else 0) | \
             (FOLL_LONGTERM if longterm else 0)
-        for _ in range(count):
+        for n in range(count):
+            mark = len(self.events)
             ret = get_user_pages(t.mm, task, v, i, flags, h)
             if ret:
                 return Outcome(error={-12: "ENOMEM"}.get(ret, "EFAULT"))
+            if n and count > 1:
+                # Repeats after the first would only say the same again.
+                del self.events[mark:]
+        if count > 1:
+            page = self.page_of(task, vma, i)
+            self.emit("get_user_pages", f"... {count} times in all: {holder} holds {count} references "
+                      f"on page {page.pfn}, refcount now {page_count(page)}.", "pin",
+                      (holder_id(h), page_id(page.pfn), pte_id(v, i)))
         return OK
 
     def unpin(self, holder: str) -> Outcome:
