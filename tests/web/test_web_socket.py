@@ -311,15 +311,24 @@ def test_each_connection_has_its_own_session(make_sock):
     assert b.call("step", {"step": 3})["error"] == "open a walkthrough first"
 
 
-def test_a_run_of_alike_events_travels_as_one(sock):
+def test_repeated_gup_travels_as_its_first_event_and_a_summary(sock):
     sock.call("sandbox", {})
     for text in ("mmap P buf 1", "write P buf[0] A"):
         sock.call("command", {"text": text})
-    (e,) = sock.call("command", {"text": "gup P buf[0] as cache x1023"})["panes"][0]["events"]
-    assert e["fn"] == "get_user_pages" and e["count"] == 1023
-    assert "refcount 1 -> 2" in e["text"] and "refcount 1023 -> 1024" in e["last"]
-    (e,) = sock.call("command", {"text": "gup P buf[0] as cache x2"})["panes"][0]["events"][:1]
-    assert "count" not in e
+    first, total = sock.call("command", {"text": "gup P buf[0] as cache x1023"})["panes"][0]["events"]
+    assert first["fn"] == total["fn"] == "get_user_pages"
+    assert "refcount 1 -> 2" in first["text"] and "1023 references" in total["text"]
+    assert "refcount now 1024" in total["text"]
+
+
+def test_a_run_of_alike_events_travels_as_one():
+    from cowviz.mm.events import Event
+    from cowviz.web.wire import events_json
+    run = [Event("zap_pte_range", f"PTE {i} removed.", "unmap", ("vma:P:buf",)) for i in range(5)]
+    (e, other) = events_json(run + [Event("do_exit", "P exits.")])
+    assert e["count"] == 5 and e["text"] == "PTE 0 removed." and e["last"] == "PTE 4 removed."
+    assert "count" not in other
+    assert [x.get("count") for x in events_json(run[:3])] == [None, None, None]
 
 
 def test_the_lab_runs_the_walkthrough_when_enabled():
