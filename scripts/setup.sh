@@ -27,9 +27,20 @@ if [ -n "$want" ]; then
 fi
 
 PY=${PYTHON:-python3}
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+    echo "setup: cowviz needs Python 3.10 or newer as $PY (set PYTHON=/path/to/python3)." >&2
+    exit 1
+fi
 if [ ! -x .venv/bin/python ]; then
     echo "setup: creating .venv"
-    "$PY" -m venv .venv
+    if ! "$PY" -m venv .venv 2>/dev/null; then
+        rm -rf .venv
+        # Debian and Ubuntu ship venv separately.
+        if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+        fi
+        "$PY" -m venv .venv || { echo "setup: cannot create a virtual environment (install python3-venv)." >&2; exit 1; }
+    fi
 fi
 if [ ! -f .venv/.installed ] || [ requirements.txt -nt .venv/.installed ]; then
     echo "setup: installing Python packages"

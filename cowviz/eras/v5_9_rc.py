@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..mm.types import Page, Vma
+from .base import WpDecision
 from .v5_7 import Era57
 
 
