@@ -11,7 +11,7 @@ from html import escape, unescape
 from typing import NamedTuple
 
 from . import graph as _graph
-from .dot import dot_text
+from .dot import dot_text, render_scale
 from .graphviz import run_dot
 from .ids import sort_key
 
@@ -177,7 +177,9 @@ class Frame:
 
     def to_png(self, dpi: int = 96) -> bytes:
         """The frame as a PNG image."""
-        return run_dot(self.to_dot(), "png", f"-Gdpi={int(dpi)}")
+        # Graphviz shrinks the rendering to the graph's `size` (dot.py); a higher dpi undoes that.
+        scale = render_scale(self._union, self.vb[2], self.vb[3])
+        return run_dot(self.to_dot(), "png", f"-Gdpi={int(dpi) / scale:.4f}")
 
 
 _SVG_TAG = re.compile(r"<svg\b[^>]*>", re.S)

@@ -15,23 +15,47 @@ import networkx as nx
 from ..eras import get_era
 from . import lod
 from .ids import edge_id, page_node_id, parse_expanded, parse_page, parse_pte, pte_node_id
-from .style import BADGES, COPY_SOURCE, COPY_TAGS, TAG_PRIORITY
+from .style import BADGES, COPY_SOURCE, COPY_TAGS, MIN_CHARS, TAG_PRIORITY
 
 DATA_CHARS = 12           # longer page data is cut, so one long value cannot widen every page
-HOLDER_LINES = 6          # reference lines a holder shows before "... N more"
+HOLDER_LINES = 6          # kinds of reference a holder lists before "... N more"
 
 
 class SideMap:
-    """Which side of the pages each process is drawn on, fixed when it is first seen."""
+    """Which side of the pages each process is drawn on, fixed when it is first seen.
+
+    A new process goes to the side where the processes and holders alive now need less height:
+    a child forked after the last one exited takes its place, so the union layout can give both
+    one box (slots.py), and two live children go to different sides.  On a tie the side with
+    less of everything seen so far (the union layout keeps room for all of it) wins, then the
+    sides alternate: the first process goes left, its first child right.
+    """
 
     def __init__(self):
         self.sides: dict[str, str] = {}
+        self._height: dict[str, float] = {}      # mm or holder id -> the most height it needed
+        self._alive: set = set()
         self._mms = 0
 
+    def see(self, heights: dict) -> None:
+        """The processes and holders of the snapshot being drawn: id -> height (points, roughly)."""
+        self._alive = set(heights)
+        for obj_id, height in heights.items():
+            self._height[obj_id] = max(self._height.get(obj_id, 0.0), height)
+
+    def load(self, side: str, alive_only: bool = False) -> float:
+        """The height the processes and holders on that side need (all seen, or those alive)."""
+        return sum(h for o, h in self._height.items()
+                   if self.sides.get(o) == side and (o in self._alive or not alive_only))
+
     def of_mm(self, mm_id: str) -> str:
-        """L or R: the first process goes left, its first child right, then they alternate."""
+        """L or R: the side with less to show (see the class), alternating on a tie."""
         if mm_id not in self.sides:
-            self.sides[mm_id] = "LR"[self._mms % 2]
+            loads = [(self.load(s, True), self.load(s), s) for s in "LR"]
+            if loads[0][:2] == loads[1][:2]:
+                self.sides[mm_id] = "LR"[self._mms % 2]
+            else:
+                self.sides[mm_id] = min(loads)[2]
             self._mms += 1
         return self.sides[mm_id]
 
@@ -42,6 +66,17 @@ class SideMap:
         return self.sides[holder_id]
 
 
+def _mm_height(mm, plan) -> float:
+    """About how tall a process is drawn: its VMA tables beside its tasks and mm (points)."""
+    tables = sum(90 + 34 * len(plan.rows[v.id]) for v in mm.vmas)
+    return max(tables, 40 * len(mm.users) + 80)
+
+
+def _holder_height(h) -> float:
+    """About how tall a holder is drawn (points)."""
+    return 40 + 20 * min(len(h.refs), HOLDER_LINES + 1)
+
+
 def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None) -> nx.MultiDiGraph:
     """The kernel objects of one snapshot, highlighted by the step's events."""
     era = get_era(snapshot.era)
@@ -50,6 +85,8 @@ def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None) 
     plan = lod.plan(snapshot, parse_expanded(expanded))
     mm_of_task = {f"task:{t.name}": t.mm for t in snapshot.tasks}
 
+    sides.see({**{mm.id: _mm_height(mm, plan) for mm in snapshot.mms},
+               **{h.id: _holder_height(h) for h in snapshot.holders}})
     for mm in snapshot.mms:
         side = sides.of_mm(mm.id)
         box = (f"box:{mm.id}",)
@@ -85,8 +122,11 @@ def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None) 
         _add_holder(g, h, sides.of_holder(h.id, mm_of_task.get(f"task:{first_task}")), plan)
 
     for m in snapshot.memcgs:
-        _node(g, m.id, "memcg", "M", (), ("memcg " + m.name, f"usage {m.usage} pages",
-                                            "no limit" if m.limit is None else f"limit {m.limit} pages"),
+        first = mm_of_task.get(m.tasks[0]) if m.tasks else None
+        # A memcg has no edge; it is drawn in the outer column of the side of its first task.
+        _node(g, m.id, "memcg", sides.sides.get(first, "L") + "0", (),
+              ("memcg " + m.name, f"usage {m.usage} pages",
+               "no limit" if m.limit is None else f"limit {m.limit} pages"),
               {"name": m.name, "usage": m.usage, "limit": m.limit, "tasks": list(m.tasks)})
 
     _highlight(g, events)
@@ -98,9 +138,10 @@ def _add_anon_vma(g, av, era) -> None:
     n = lambda ref: ref.split(":")[1]
     counter = (f"degree {av.degree}" if era.anon_vma_counter == "degree"
                else f"children {av.num_children} active {av.num_active_vmas}")
-    _node(g, av.id, "anon_vma", "M", (),
-          (f"anon_vma {n(av.id)}", f"root {n(av.root)} parent {n(av.parent)}", f"refcount {av.refcount}",
-           counter),
+    counts = ((f"refcount {av.refcount} {counter}",) if era.anon_vma_counter == "degree"
+              else (f"refcount {av.refcount}", counter))
+    _node(g, av.id, "anon_vma", "A", (),
+          (f"anon_vma {n(av.id)}", f"root {n(av.root)} parent {n(av.parent)}") + counts,
           {k: (list(v) if isinstance(v, tuple) else v) for k, v in av._asdict().items()},
           ("root",) if av.root == av.id else ())
     if av.parent != av.id:
@@ -115,16 +156,21 @@ def _add_holder(g, h, side: str, plan) -> None:
     for r in h.refs:
         key = (r.page, r.pin, r.write, r.longterm)
         groups[key] = groups.get(key, 0) + 1
-    lines = [f"{h.name} ({h.kind})"]
+    refs = []
     edges: dict = {}
     for (page, pin, write, longterm), count in groups.items():
         flags = ", ".join(f for f, on in (("write", write), ("longterm", longterm)) if on)
-        lines.append(f"{'pin' if pin else 'get'} page {page[5:]}" + (f" ×{count}" if count > 1 else "")
-                     + (f" ({flags})" if flags else ""))
+        text = f"{'pin' if pin else 'get'} page {page[5:]}" + (f" ×{count}" if count > 1 else "")
+        # The flags get a line of their own rather than widen the column of VMA tables.
+        if flags and len(text) + len(flags) + 3 > MIN_CHARS["holder"]:
+            refs.append((text, f"  ({flags})"))
+        else:
+            refs.append((text + (f" ({flags})" if flags else ""),))
         flags_of = edges.setdefault((_page_node(plan, int(page[5:])), "pin" if pin else "get"), set())
         flags_of.update(f for f, on in (("write", write), ("longterm", longterm)) if on)
-    if len(lines) > HOLDER_LINES + 1:
-        lines[HOLDER_LINES:] = [f"... {len(groups) - HOLDER_LINES + 1} more"]
+    if len(refs) > HOLDER_LINES:
+        refs[HOLDER_LINES - 1:] = [(f"... {len(groups) - HOLDER_LINES + 1} more",)]
+    lines = [f"{h.name} ({h.kind})"] + [line for ref in refs for line in ref]
     for (target, kind), flags in edges.items():
         _edge(g, h.id, target, kind, key=kind, label="FOLL_PIN" if kind == "pin" else "FOLL_GET",
               cls=tuple(sorted(flags)))
@@ -154,9 +200,11 @@ def _add_vma(g, vma, side, box, plan):
     flags = [f for f in vma.flags if f in ("dontcopy", "wipeonfork")]
     owner = (f"shmem file {vma.file}" if vma.shared else
              f"anon_vma {vma.anon_vma.split(':')[1]}" if vma.anon_vma else "anon_vma none")
+    mode = " ".join([vma.prot, "shared" if vma.shared else "private"] + flags)
+    # One line for the mode and the anon_vma when that fits the table's narrowest width.
+    mode = (f"{mode} {owner}",) if len(mode) + 1 + len(owner) <= MIN_CHARS["table"] else (mode, owner)
     _node(g, vma.id, "vma", side + "1", box,
-          (f"vma {vma.name} ({len(vma.ptes)} pages)", f"{vma.vm_start:#x}-{vma.vm_end:#x}",
-           " ".join([vma.prot, "shared" if vma.shared else "private"] + flags), owner),
+          (f"vma {vma.name} ({len(vma.ptes)} page{'s' if len(vma.ptes) != 1 else ''})", f"{vma.vm_start:#x}-{vma.vm_end:#x}") + mode,
           {"name": vma.name, "vm_start": vma.vm_start, "vm_end": vma.vm_end, "prot": vma.prot,
            "shared": vma.shared, "flags": list(vma.flags), "anon_vma": vma.anon_vma,
            "anon_vma_chain": list(vma.anon_vma_chain), "pages": len(vma.ptes)},
@@ -200,7 +248,7 @@ def _add_page(g, node_id, run, era):
     """One page, or a run of alike pages, as one node."""
     p = run[0]
     if p.kind == "zero":
-        label = ["zero page", "refcount -", "mapcount -", "pins -", "counts not kept"]
+        label = ["zero page", "refcount - pins -", "mapcount -", "(counts not kept)"]
     else:
         if len(run) == 1:
             title = f"page {p.pfn} = {_short(p.data)}"
@@ -208,7 +256,8 @@ def _add_page(g, node_id, run, era):
             same = all(q.data == p.data for q in run)
             title = f"pages {p.pfn}-{run[-1].pfn} ×{len(run)}" + (f" = {_short(p.data)}" if same else "")
         owner = f"anon_vma {p.anon_vma.split(':')[1]}" if p.anon_vma else p.kind
-        label = [title, f"refcount {p.refcount}", f"mapcount {p.mapcount}", f"pins {p.pins}", owner]
+        # pins is read off refcount (refcount / 1024), so the two share a line.
+        label = [title, f"refcount {p.refcount} pins {p.pins}", f"mapcount {p.mapcount} {owner}"]
     if era.tracks_anon_exclusive:
         label.append("exclusive: " + {True: "yes", False: "no", None: "-"}[p.exclusive])
     attrs = p._asdict()

@@ -15,10 +15,11 @@ from typing import NamedTuple
 import networkx as nx
 
 from . import style
-from .dot import ROW_GAP, dot_text, tables
+from .dot import ASPECT, ROW_GAP, bare_text, dot_text, tables
 from .frame import Frame
 from .graph import SideMap, build_graph
 from .graphviz import run_dot
+from .slots import lifetimes, share_slots, slot_of
 
 
 class Geometry(NamedTuple):
@@ -88,6 +89,24 @@ def assign_sizes(union: nx.MultiDiGraph) -> None:
         d["size"] = size(widths[style.WIDTH_GROUP[d["kind"]]], lines)
 
 
+def fit_drawing(union) -> None:
+    """Fit the legend and the height to the drawing's width (one more Graphviz run, of the
+    drawing alone, cached like the others): as many legend entries to a row as the width holds,
+    and a drawing taller than width / ASPECT compressed toward that height (dot.py)."""
+    union.graph.pop("compress", None)
+    x0, y0, x1, y1 = _bb(run_dot(bare_text(union), "json"))
+    width = x1 - x0 + 2 * style.PAD
+    if y1 - y0 > (x1 - x0) / ASPECT:
+        union.graph["compress"] = round((x1 - x0) / ASPECT / 72, 3)      # inches
+    if union.graph.get("legend"):
+        union.graph["legend_fit"] = style.legend_fit(width)
+
+
+def _bb(data: bytes) -> tuple:
+    doc = json.loads(data.replace(b"-nan", b"null").replace(b"nan", b"null"))
+    return tuple(float(v) for v in doc["bb"].split(","))
+
+
 def parse_layout(data: bytes, union) -> Geometry:
     """Read `dot -Tjson` output into world coordinates."""
     # Graphviz writes `-nan` for the corners of shapes it does not draw; those are not needed.
@@ -106,6 +125,13 @@ def parse_layout(data: bytes, union) -> Geometry:
             continue
         x, y = (float(v) for v in o["pos"].split(","))
         nodes[o["id"]] = (x + ox, oy - y, float(o["width"]) * 72, float(o["height"]) * 72)
+    # Objects that share a slot (slots.py) share its place, and so do process boxes.
+    for n, d in union.nodes(data=True):
+        if d["kind"] != "pte" and slot_of(union, n) in nodes:
+            nodes[n] = nodes[slot_of(union, n)]
+    for box, rep in union.graph.get("box_slot", {}).items():
+        if rep in boxes:
+            boxes[box] = boxes[rep]
     # A VMA and its PTE rows are one table node: place the cells inside it.
     for vma, cells in tables(union).items():
         if vma not in nodes:
@@ -176,6 +202,8 @@ def layout_run(run, expanded=(), legend: bool = True) -> RunLayout:
     for g in graphs:
         merge_into(union, g)
     assign_sizes(union)
+    share_slots(union, lifetimes(graphs))
+    fit_drawing(union)
     geom, text = layout(union)
     captions = ["initial state"] + [f"step {s.index}: {s.command}" for s in run.steps]
     frames = tuple(Frame(i, run.era, g, graphs[i - 1] if i else None, union, geom, captions[i])
@@ -206,6 +234,7 @@ class SandboxLayouter:
             union = self.union.copy()
             merge_into(union, g)
             assign_sizes(union)
+            fit_drawing(union)
             text = dot_text(union)
             stat = {"relayout": False, "moved": 0, "median": 0.0, "max": 0.0}
             if text != self._text:

@@ -24,9 +24,9 @@ CELL_INSET = 7          # cell padding 3 + a border of up to 4
 PAD = 18.0              # margin around the drawing, points
 
 # Nodes in one column share a width, so each column reads like a table.
-WIDTH_GROUP = {"task": "proc", "mm": "proc", "vma": "table", "pte": "table", "holder": "holder",
-               "page": "mem", "anon_vma": "mem", "memcg": "mem"}
-MIN_CHARS = {"proc": 12, "table": 22, "holder": 18, "mem": 19}
+WIDTH_GROUP = {"task": "proc", "mm": "proc", "memcg": "proc", "vma": "table", "pte": "table",
+               "holder": "holder", "page": "mem", "anon_vma": "anon_vma"}
+MIN_CHARS = {"proc": 12, "table": 22, "holder": 18, "mem": 19, "anon_vma": 15}
 BADGE_KINDS = ("page", "holder")
 
 BLACK = "#000000"
@@ -85,10 +85,57 @@ LEGEND = (
     ("┈┈┈", None, "anon_vma_chain link"),
     ("▶ BADGE", "badge", "what this step did"),
 )
-LEGEND_NOTE = "pins = refcount / 1024: the kernel's guess (page_maybe_dma_pinned)"
+LEGEND_NOTE = "pins = refcount / 1024: page_maybe_dma_pinned()"   # "maybe": a guess, not a count
 CAPTION_SIZE = 20
-LEGEND_COLUMNS = (11, 20)       # characters: sample, meaning
-LEGEND_WIDTH = 3 * (sum(LEGEND_COLUMNS) * CHAR_W + 20)
+CAPTION_CHARS = 64              # "Linux 5.9-rc — step 16: " and the longest tutorial command
+LEGEND_SPACING = 4              # the legend table's CELLSPACING
+LEGEND_MIN_WIDTH = round((CAPTION_CHARS + 2) * CHAR_W * CAPTION_SIZE / FONT_SIZE)   # room for the caption
+
+
+def legend_rows(columns: int) -> list:
+    """The legend entries in rows of up to `columns` (3, 5 or 9): three rows as LEGEND reads, or
+    fewer, wider ones that keep each pair (RW/RO PTE, RW/RO map, pin/get) in one column."""
+    if columns <= 3:
+        return [LEGEND[i:i + 3] for i in range(0, len(LEGEND), 3)]
+    seq = [LEGEND[i] for i in (0, 3, 1, 4, 2, 5, 6, 7, 8)]
+    rows = -(-len(seq) // min(columns, len(seq)))
+    return [seq[j::rows] for j in range(rows)]
+
+
+def _legend_cells(rows: list) -> list:
+    """Widths (points) of the sample and meaning cells of each legend column."""
+    out = []
+    for j in range(len(rows[0])):
+        column = [r[j] for r in rows if j < len(r)]
+        out.append((round(max(len(e[0]) for e in column) * CHAR_W + 14),
+                    round(max(len(e[2]) for e in column) * CHAR_W + 14)))
+    return out
+
+
+def _note_tail(widths: list) -> tuple[int, float]:
+    """How many last cells the note spans beside the caption, and their width."""
+    note_w = round(len(LEGEND_NOTE) * CHAR_W + 14)
+    tail, tail_w = 0, -LEGEND_SPACING
+    while tail_w < note_w and tail < len(widths) - 1:
+        tail += 1
+        tail_w += widths[-tail] + LEGEND_SPACING
+    return tail, max(tail_w, note_w)
+
+
+def legend_fit(drawing_width: float) -> tuple[int, int]:
+    """(entries to a row, width in points) of the legend under a drawing that wide.
+
+    A wide drawing gets a wide, low legend: 9, 5 or 3 entries to a row (1, 2 or 3 rows), and the
+    note beside the caption rather than on a row of its own when the width allows it.
+    """
+    room = drawing_width - 2 * PAD
+    for columns in (9, 5, 3):
+        cells = _legend_cells(legend_rows(columns))
+        widths = [w for pair in cells for w in pair]
+        width = max(LEGEND_MIN_WIDTH, sum(widths) + (len(widths) - 1) * LEGEND_SPACING)
+        if width <= room or columns == 3:
+            beside = LEGEND_MIN_WIDTH + LEGEND_SPACING + _note_tail(widths)[1]
+            return columns, int(max(width, beside) if beside <= room else width)
 
 
 def node_size(chars: int, lines: int) -> tuple[float, float]:
@@ -204,22 +251,39 @@ def cell_text(kind: str, lines: tuple) -> str:
     return "<BR/>".join(f"<B>{escape(line)}</B>" if i == 0 else escape(line) for i, line in enumerate(lines))
 
 
-def legend_html(caption: str | None = None) -> str:
+def legend_html(caption: str | None = None, fit: tuple = (3, 0)) -> str:
     """The caption and the legend as one HTML-like table (the graph's label, under the drawing).
 
-    Its size never depends on the caption (cut to fit), so every frame keeps the same bounding box.
+    `fit` is legend_fit()'s (entries to a row, width): see legend_rows; each column is as wide as
+    its longest entry.  The note goes beside the caption when the caption keeps room for
+    CAPTION_CHARS there, else on a row of its own.  Its size never depends on the caption (cut to
+    fit), so every frame keeps the same bounding box.
     """
-    width = int(LEGEND_WIDTH)
-    fits = int(width / (CHAR_W * CAPTION_SIZE / FONT_SIZE)) - 2
+    rows_of = legend_rows(fit[0])
+    cells = _legend_cells(rows_of)
+    natural = sum(a + b for a, b in cells) + (2 * len(cells) - 1) * LEGEND_SPACING
+    width = int(max(fit[1], LEGEND_MIN_WIDTH, natural))
+    # A legend stretched to the drawing's width shares the extra out among the meanings.
+    extra = (width - natural) // len(cells)
+    cells = [(a, b + extra) for a, b in cells]
+    widths = [w for pair in cells for w in pair]
+    span = len(widths)
+    caption_char = CHAR_W * CAPTION_SIZE / FONT_SIZE
+    tail, tail_w = _note_tail(widths)
+    beside = width - tail_w - LEGEND_SPACING >= LEGEND_MIN_WIDTH
+    cap_w = int(width - tail_w - LEGEND_SPACING) if beside else width
+    fits = int(cap_w / caption_char) - 2
     text = caption or ""
     if len(text) > fits:
         text = text[:fits - 1] + "…"
-    rows = [f'<TR><TD COLSPAN="6" ALIGN="LEFT" WIDTH="{width}" HEIGHT="{CAPTION_SIZE + 10}" FIXEDSIZE="TRUE">'
-            f'<FONT POINT-SIZE="{CAPTION_SIZE}"><B>{escape(text) or " "}</B></FONT></TD></TR>']
-    sample_w, text_w = (int(c * CHAR_W + 8) for c in LEGEND_COLUMNS)
-    for i in range(0, len(LEGEND), 3):
-        cells = []
-        for sample, border, meaning in LEGEND[i:i + 3]:
+    head = (f'<TD COLSPAN="{span - tail if beside else span}" ALIGN="LEFT" WIDTH="{cap_w}" '
+            f'HEIGHT="{CAPTION_SIZE + 10}" FIXEDSIZE="TRUE">'
+            f'<FONT POINT-SIZE="{CAPTION_SIZE}"><B>{escape(text) or " "}</B></FONT></TD>')
+    note = f'<TD COLSPAN="{{}}" ALIGN="{{}}">{escape(LEGEND_NOTE)}</TD>'
+    rows = ["<TR>" + head + (note.format(tail, "RIGHT") if beside else "") + "</TR>"]
+    for entries in rows_of:
+        out = []
+        for (sample, border, meaning), (sample_w, text_w) in zip(entries, cells):
             cell = escape(sample)
             if border == "badge":
                 colour = TAG_COLOURS["cow_copy"][0]
@@ -229,11 +293,12 @@ def legend_html(caption: str | None = None) -> str:
                 attrs = f'BORDER="2" STYLE="{border}"' if border != "solid" else 'BORDER="2"'
             else:
                 attrs = 'BORDER="0"'
-            cells.append(f'<TD ALIGN="LEFT" WIDTH="{sample_w}" {attrs}>{cell}</TD>'
-                         f'<TD ALIGN="LEFT" WIDTH="{text_w}">{escape(meaning)}</TD>')
-        rows.append("<TR>" + "".join(cells) + "</TR>")
-    rows.append(f'<TR><TD COLSPAN="6" ALIGN="LEFT">{escape(LEGEND_NOTE)}</TD></TR>')
-    return (f'<<TABLE BORDER="1" COLOR="{GREY}" CELLBORDER="0" CELLSPACING="4" CELLPADDING="3" '
+            out.append(f'<TD ALIGN="LEFT" WIDTH="{sample_w}" {attrs}>{cell}</TD>'
+                       f'<TD ALIGN="LEFT" WIDTH="{text_w}">{escape(meaning)}</TD>')
+        rows.append("<TR>" + "".join(out) + "</TR>")
+    if not beside:
+        rows.append(f"<TR>{note.format(span, 'LEFT')}</TR>")
+    return (f'<<TABLE BORDER="1" COLOR="{GREY}" CELLBORDER="0" CELLSPACING="{LEGEND_SPACING}" CELLPADDING="3" '
             f'BGCOLOR="{WHITE}">{"".join(rows)}</TABLE>>')
 
 

@@ -49,7 +49,8 @@ class FrameSource:
                 with self._lock:
                     if prepared.frames is None:
                         try:
-                            frames = [wire_frame(f) for f in layout_run(prepared.run).frames]
+                            # The page draws its own key to the diagram, so the frames leave the legend out.
+                            frames = [wire_frame(f) for f in layout_run(prepared.run, legend=False).frames]
                         except GraphvizMissing as e:
                             raise WebError(str(e)) from None
                         prepared.frames = frames
@@ -78,7 +79,7 @@ class SandboxFrames:
 
     def __init__(self, era: str):
         self.era = era
-        self.layouter = SandboxLayouter(era) if SandboxLayouter is not None else None
+        self.layouter = SandboxLayouter(era, legend=False) if SandboxLayouter is not None else None
         self._last_key = None
         self._last = None
 

@@ -180,7 +180,7 @@ def test_pipe_holder_and_shmem_pages():
     """, "5.7"))
     assert g.nodes["holder:pipe"]["attrs"]["kind"] == "pipe" and "pipe" in g.nodes["holder:pipe"]["cls"]
     shm = [d for n, d in g.nodes(data=True) if d["kind"] == "page" and d["attrs"]["kind"] == "shmem"]
-    assert len(shm) == 1 and "shmem" in shm[0]["label"]
+    assert len(shm) == 1 and "mapcount 1 shmem" in shm[0]["label"]
     assert "shared" in g.nodes["vma:P:shm"]["label"][2]
 
 
