@@ -359,33 +359,34 @@ class Machine:
         done = self._page_op(cmd, {"op": "write", "value": cmd.value})
         return _as_signal(done)
 
-    def do_fork(self, cmd) -> Done:
+    def _clone(self, cmd, op: str):
+        """Ask the parent task to fork or start a thread; returns ((channel, hello), None) or (None, the error)."""
         parent = self.tasks[cmd.task]
         channel, theirs = self._new_channel(cmd.child)
         try:
-            reply = parent.channel.call({"op": "fork", "child": cmd.child}, [theirs.fileno()])
+            reply = parent.channel.call({"op": op, "child": cmd.child}, [theirs.fileno()])
         finally:
             theirs.close()
         if "errno" in reply:
             channel.close()
-            return Done(reply["error"])
-        hello = channel.expect_hello()
-        space = Space(dict(parent.space.regions), hello["pid"])
+            return None, reply["error"]
+        return (channel, channel.expect_hello()), None
+
+    def do_fork(self, cmd) -> Done:
+        made, error = self._clone(cmd, "fork")
+        if error:
+            return Done(error)
+        channel, hello = made
+        space = Space(dict(self.tasks[cmd.task].space.regions), hello["pid"])
         self.tasks[cmd.child] = Task(cmd.child, channel, space, hello["tid"])
         return Done("ok")
 
     def do_thread(self, cmd) -> Done:
-        parent = self.tasks[cmd.task]
-        channel, theirs = self._new_channel(cmd.child)
-        try:
-            reply = parent.channel.call({"op": "thread", "child": cmd.child}, [theirs.fileno()])
-        finally:
-            theirs.close()
-        if "errno" in reply:
-            channel.close()
-            return Done(reply["error"])
-        hello = channel.expect_hello()
-        self.tasks[cmd.child] = Task(cmd.child, channel, parent.space, hello["tid"])
+        made, error = self._clone(cmd, "thread")
+        if error:
+            return Done(error)
+        channel, hello = made
+        self.tasks[cmd.child] = Task(cmd.child, channel, self.tasks[cmd.task].space, hello["tid"])
         return Done("ok")
 
     def do_exit(self, cmd) -> Done:
