@@ -350,7 +350,6 @@ def copy_pte_range(dst_vma: Vma, src_vma: Vma, start: int, end: int) -> int:
             runs.flush()
             prealloc.page = page_copy_prealloc(src_vma.vm_mm, src_vma, i)
             if prealloc.page is None:
-                runs.flush()
                 return -ENOMEM
             ret = 0
         if i >= end:
