@@ -8,6 +8,7 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from cowviz.web import init_app
+from cowviz.web.security import security_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -33,8 +34,16 @@ def main(argv=None) -> None:
     parser.add_argument("--scenarios", help="folder of scenario files (default: scenarios/)")
     parser.add_argument("--lab", action="store_true",
                         help="enable 'run on this machine' (runs real processes as this user; off by default)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="also answer to this host name or address (repeatable; docs/security.md)")
+    parser.add_argument("--frame-ancestors", action="append", default=[], metavar="ORIGIN",
+                        help="let pages of this origin embed the player in a frame (repeatable)")
     args = parser.parse_args(argv)
     config = {"COWVIZ_SCENARIOS": os.path.abspath(args.scenarios)} if args.scenarios else {}
+    try:
+        config.update(security_config(args.host, args.allow_host, args.frame_ancestors))
+    except ValueError as e:
+        parser.error(str(e))
     if args.lab:
         config["COWVIZ_LAB"] = True
     app = create_app(config)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from .frames import FrameSource
 from .library import Library, WebError
 from .namespace import CowvizNamespace
+from .security import install as install_security
 from .sandbox import DEFAULT_LIMITS
 from .session import Session
 from .views import bp
@@ -26,6 +27,8 @@ def init_app(app, socketio) -> None:
     app.register_blueprint(bp)
     limits = app.config["COWVIZ_LIMITS"]
     socketio.on_namespace(CowvizNamespace(NAMESPACE, lambda: Session(library, frames, limits, lab)))
+    # Last, so the Host check and the security headers wrap the Socket.IO handshake too.
+    install_security(app)
 
 
 def _lab_runner():

@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 
 
 def _new_parser() -> MarkdownIt:
@@ -24,7 +25,35 @@ def _new_parser() -> MarkdownIt:
         return renderer.renderToken(tokens, idx, options, env)
 
     md.add_render_rule("link_open", link_open)
+
+    def image(renderer, tokens, idx, options, env):
+        # Narration never makes the browser fetch from another host: an image from anywhere but
+        # this server is shown as its alt text (the page's Content-Security-Policy refuses it too).
+        src = tokens[idx].attrGet("src") or ""
+        if _foreign(src):
+            alt = renderer.renderInlineAsText(tokens[idx].children or [], options, env)
+            return f'<span class="image-dropped">{escapeHtml(alt)}</span>'
+        return renderer.image(tokens, idx, options, env)
+
+    md.add_render_rule("image", image)
+
+    def cell_open(renderer, tokens, idx, options, env):
+        # Table alignment as a class, not a style attribute (the CSP allows no inline style).
+        style = tokens[idx].attrGet("style") or ""
+        if style.startswith("text-align:"):
+            tokens[idx].attrs.pop("style", None)
+            tokens[idx].attrSet("class", "align-" + style.split(":", 1)[1].strip())
+        return renderer.renderToken(tokens, idx, options, env)
+
+    md.add_render_rule("th_open", cell_open)
+    md.add_render_rule("td_open", cell_open)
     return md
+
+
+def _foreign(src: str) -> bool:
+    """Does this URL name another host (or any scheme), rather than a path on this server?"""
+    s = src.strip().replace("\\", "/")
+    return s.startswith("//") or ":" in s.split("/", 1)[0] or not s
 
 
 _MD = _new_parser()

@@ -34,6 +34,9 @@ def page(browser, live_server):
     pg = context.new_page()
     errors, offsite = [], []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    # The Content-Security-Policy is on: anything it refuses shows up as a console error.
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Content Security Policy" in m.text
+          else None)
     pg.on("request", lambda r: None if r.url.startswith((live_server, "data:", "blob:")) else offsite.append(r.url))
     yield pg
     context.close()
@@ -51,6 +54,17 @@ def at_step(pg, n, total):
 
 
 # -- the player ---------------------------------------------------------------------------------
+
+def test_every_page_works_under_the_content_security_policy(page):
+    """The library, tutorial, player, sandbox and an error page: the CSP is on, and nothing is refused."""
+    for path in ["/", "/tutorial", "/play/01-rdma", "/sandbox", "/play/missing"]:
+        r = page.goto(path)
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+        page.wait_for_load_state("networkidle")
+    page.goto("/")
+    page.locator("#projector-toggle").click()
+    expect(page.locator("body")).to_have_class(re.compile("projector"))
+
 
 def test_open_a_walkthrough_step_and_the_diagram_changes(page):
     page.goto("/")
