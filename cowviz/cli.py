@@ -1,4 +1,4 @@
-"""The command line: python -m cowviz run|check|eras|render|probe (docs/cli.md).
+"""The command line: cowviz (or python -m cowviz) run|check|eras|schema|render|probe (docs/cli.md).
 
 Exit status: 0 when every expectation holds, 1 when one fails, 2 for a bad
 file or bad arguments.  Sub-commands of other packages plug in through an
@@ -46,6 +46,13 @@ def cmd_check(args) -> int:
     return 2 if bad else 0
 
 
+def cmd_schema(args) -> int:
+    from .scenario.schema import scenario_schema
+    json.dump(scenario_schema(), sys.stdout, indent=args.indent)
+    print()
+    return 0
+
+
 def eras_to_run(scenario, kernel: str | None) -> list[str]:
     """Which eras `--kernel` asks for: one era, `all` of the scenario's, or the scenario's default."""
     if kernel is None:
@@ -91,7 +98,7 @@ def cmd_run(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(prog="python -m cowviz",
+    parser = ArgumentParser(prog=_prog(),
                             description="Linux fork / copy-on-write / page pinning, modelled per kernel era.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     p = sub.add_parser("run", help="run a scenario headless and print a trace")
@@ -104,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("eras", help="list the kernel eras")
     p.set_defaults(func=cmd_eras)
+    p = sub.add_parser("schema", help="print the JSON Schema of scenario files (for YAML editors)")
+    p.add_argument("--indent", type=int, default=1, help="JSON indentation (default 1)")
+    p.set_defaults(func=cmd_schema)
     for name in PLUGINS:
         try:
             module = importlib.import_module(name)
@@ -115,6 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _prog() -> str:
+    """`cowviz` when started as the installed command, `python -m cowviz` otherwise."""
+    import os
+    return "cowviz" if os.path.basename(sys.argv[0] or "") == "cowviz" else "python -m cowviz"
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     return args.func(args)
+
+
+def main_exit() -> None:
+    """The `cowviz` command (pyproject.toml)."""
+    sys.exit(main())

@@ -36,35 +36,82 @@ COUNT = re.compile(r"x(\d+)\Z")
 MAX_PAGES = 1 << 20          # a VMA of at most 4 GiB
 MAX_COUNT = 1 << 20
 
-COMMANDS = ("mmap", "munmap", "mprotect", "madvise", "read", "write", "fork", "thread", "exit",
-            "exec", "gup", "pin", "unpin", "dma-write", "dma-read", "vmsplice", "pipe-read",
-            "memcg-limit", "fail-alloc", "assert")
-ASSERTS = ("same-page", "different-page", "writable", "readonly", "unmapped", "pinned")
 ADVICE = ("dontfork", "dofork", "wipeonfork", "keeponfork")
 
-USAGE = {
-    "mmap": "mmap TASK VMA PAGES [private|shared] [rw|ro]",
-    "munmap": "munmap TASK VMA",
-    "mprotect": "mprotect TASK VMA rw|ro",
-    "madvise": "madvise TASK VMA dontfork|dofork|wipeonfork|keeponfork",
-    "read": "read TASK VMA[I]",
-    "write": "write TASK VMA[I] VALUE",
-    "fork": "fork PARENT CHILD",
-    "thread": "thread TASK NEWTASK",
-    "exit": "exit TASK",
-    "exec": "exec TASK",
-    "gup": "gup TASK VMA[I] as HOLDER [write] [xN]",
-    "pin": "pin TASK VMA[I] as HOLDER [write] [longterm]",
-    "unpin": "unpin HOLDER",
-    "dma-write": "dma-write HOLDER VALUE",
-    "dma-read": "dma-read HOLDER",
-    "vmsplice": "vmsplice TASK VMA[I] PIPE",
-    "pipe-read": "pipe-read PIPE",
-    "memcg-limit": "memcg-limit TASK PAGES",
-    "fail-alloc": "fail-alloc [N]",
-    "assert": "assert same-page|different-page TASK VMA[I] TASK2 VMA2[J]  or  "
-              "assert writable|readonly|unmapped|pinned TASK VMA[I]",
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of a command, as the grammar table declares it.
+
+    kind is what the word names, for the schema and the completer:
+      task      an existing task                 new-task  a task this command creates
+      task-or-new  an existing task or a new one (mmap)
+      vma       a VMA of the task before it      new-vma   a VMA this command maps
+      page      VMA[I] of the task before it     number    a whole number
+      value     any word (what is written)       device    a device holder (gup/pin make one)
+      pipe      a pipe (vmsplice makes one)      word      one of `words`
+      flags     optional trailing words, each at most once, any order (`xN` is x and a number)
+    """
+    kind: str
+    name: str                     # the placeholder in the usage line: TASK, VMA[I], ...
+    words: tuple = ()             # kind "word" and "flags": the allowed words
+    optional: bool = False        # an optional single argument (fail-alloc's N)
+    creates: bool = False         # device / pipe: this command claims the name
+
+
+def _a(kind, name, *words, optional=False, creates=False):
+    return Arg(kind, name, tuple(words), optional, creates)
+
+
+# The grammar, declared once: each command's forms (assert has two), each a tuple of arguments.
+# The usage lines, the JSON Schema (cowviz/scenario/schema.py) and the completers (the console's
+# and the editor's, which gets this table as boot data) are made from it; a test checks that the
+# parser below accepts exactly what it declares.
+GRAMMAR: dict[str, tuple] = {
+    "mmap": ((_a("task-or-new", "TASK"), _a("new-vma", "VMA"), _a("number", "PAGES"),
+              _a("flags", "[private|shared] [rw|ro]", "private", "shared", "rw", "ro")),),
+    "munmap": ((_a("task", "TASK"), _a("vma", "VMA")),),
+    "mprotect": ((_a("task", "TASK"), _a("vma", "VMA"), _a("word", "rw|ro", "rw", "ro")),),
+    "madvise": ((_a("task", "TASK"), _a("vma", "VMA"), _a("word", "|".join(ADVICE), *ADVICE)),),
+    "read": ((_a("task", "TASK"), _a("page", "VMA[I]")),),
+    "write": ((_a("task", "TASK"), _a("page", "VMA[I]"), _a("value", "VALUE")),),
+    "fork": ((_a("task", "PARENT"), _a("new-task", "CHILD")),),
+    "thread": ((_a("task", "TASK"), _a("new-task", "NEWTASK")),),
+    "exit": ((_a("task", "TASK"),),),
+    "exec": ((_a("task", "TASK"),),),
+    "gup": ((_a("task", "TASK"), _a("page", "VMA[I]"), _a("word", "as", "as"),
+             _a("device", "HOLDER", creates=True), _a("flags", "[write] [xN]", "write", "xN")),),
+    "pin": ((_a("task", "TASK"), _a("page", "VMA[I]"), _a("word", "as", "as"),
+             _a("device", "HOLDER", creates=True), _a("flags", "[write] [longterm]", "write", "longterm")),),
+    "unpin": ((_a("device", "HOLDER"),),),
+    "dma-write": ((_a("device", "HOLDER"), _a("value", "VALUE")),),
+    "dma-read": ((_a("device", "HOLDER"),),),
+    "vmsplice": ((_a("task", "TASK"), _a("page", "VMA[I]"), _a("pipe", "PIPE", creates=True)),),
+    "pipe-read": ((_a("pipe", "PIPE"),),),
+    "memcg-limit": ((_a("task", "TASK"), _a("number", "PAGES")),),
+    "fail-alloc": ((_a("number", "[N]", optional=True),),),
+    "assert": ((_a("word", "same-page|different-page", "same-page", "different-page"), _a("task", "TASK"),
+                _a("page", "VMA[I]"), _a("task", "TASK2"), _a("page", "VMA2[J]")),
+               (_a("word", "writable|readonly|unmapped|pinned", "writable", "readonly", "unmapped", "pinned"),
+                _a("task", "TASK"), _a("page", "VMA[I]"))),
 }
+COMMANDS = tuple(GRAMMAR)
+ASSERTS = tuple(w for form in GRAMMAR["assert"] for w in form[0].words)
+
+
+def _usage_of(op: str) -> str:
+    return "  or  ".join(" ".join([op, *(a.name for a in form)]) for form in GRAMMAR[op])
+
+
+USAGE = {op: _usage_of(op) for op in GRAMMAR}
+
+
+def grammar_json() -> dict:
+    """The grammar as plain data, for the page's boot data (the editor's completer reads it)."""
+    return {op: {"usage": USAGE[op],
+                 "forms": [[{"kind": a.kind, "name": a.name, "words": list(a.words), "optional": a.optional,
+                             "creates": a.creates} for a in form] for form in GRAMMAR[op]]}
+            for op in GRAMMAR}
 
 
 class CommandError(Exception):

@@ -9,23 +9,29 @@
         ask: {question, choices, answer, explain}  or  {question, pick: page, of: P buf[0], explain}
 
 Every problem is reported as `file:line:col: message` (ScenarioError), never
-as a traceback.  The YAML is read as a node tree, not converted to Python
+as a traceback.  A file is checked to its end: every independent problem is
+reported, in line order (ScenarioError.errors); a problem that only follows
+from an earlier one (a later use of a name a broken step would have created)
+is not.  The YAML is read as a node tree, not converted to Python
 values, so every scalar stays a string (`5.9` is an era, not a float) and
 every value keeps its position.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import yaml
 
 from ..eras import ERA_IDS, resolve
-from .command import PAGE_REF, Command, CommandError, PageRef, parse_command
+from .command import PAGE_REF, Command, CommandError, PageRef, parse_command, tokenize
 from .names import Names
 
-TOP_KEYS = ("title", "summary", "eras", "kernel", "steps", "level", "tags", "references", "compare")
+TOP_KEYS = ("title", "summary", "eras", "kernel", "steps", "level", "tags", "references", "compare", "series",
+            "order")
 STEP_KEYS = ("do", "say", "expect", "ask")
 ASK_KEYS = ("question", "choices", "answer", "explain", "pick", "of")
+NAME_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 ALL = "*"          # key of an expectation or answer that holds for every era
 
 
@@ -35,6 +41,17 @@ class ScenarioError(Exception):
     def __init__(self, path: str, line: int, col: int, message: str):
         super().__init__(f"{path}:{line}:{col}: {message}")
         self.path, self.line, self.col, self.message = path, line, col, message
+        self.errors = [self]
+
+    @classmethod
+    def several(cls, errors: list) -> "ScenarioError":
+        """One exception for all of a file's errors: in line order, the first one's fields, one per line."""
+        errors = sorted({(e.line, e.col, e.message): e for e in errors}.values(), key=lambda e: (e.line, e.col))
+        first = errors[0]
+        out = cls(first.path, first.line, first.col, first.message)
+        out.errors = errors
+        out.args = ("\n".join(f"{e.path}:{e.line}:{e.col}: {e.message}" for e in errors),)
+        return out
 
 
 @dataclass(frozen=True)
@@ -82,6 +99,8 @@ class Scenario:
     tags: tuple = ()
     references: tuple = ()          # of {"title", "url"} dicts
     compare: tuple = ()
+    series: str | None = None       # the library section it belongs to (its folder's when not given)
+    order: int | None = None        # its place in the series
 
     @property
     def name(self) -> str:
@@ -110,6 +129,18 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
 class _Reader:
     def __init__(self, path: str):
         self.path = path
+        self.errors: list[ScenarioError] = []
+        self.tainted: set[str] = set()     # names a broken step mentions: later errors about them are consequences
+
+    def attempt(self, fn, default=None):
+        """fn(), or `default` with its error kept: the file is read on after an independent error."""
+        try:
+            return fn()
+        except _Consequence:
+            return default
+        except ScenarioError as e:
+            self.errors.append(e)
+            return default
 
     def error(self, node, message: str, offset: int = 0):
         line, col = _position(node, offset)
@@ -125,9 +156,11 @@ class _Reader:
             if not isinstance(k, yaml.ScalarNode):
                 raise self.error(k, f"{what}: keys must be plain words")
             if k.value not in keys:
-                raise self.error(k, f"{what}: unknown key '{k.value}' (allowed: {', '.join(keys)})")
+                self.errors.append(self.error(k, f"{what}: unknown key '{k.value}' (allowed: {', '.join(keys)})"))
+                continue
             if k.value in out:
-                raise self.error(k, f"{what}: duplicate key '{k.value}'")
+                self.errors.append(self.error(k, f"{what}: duplicate key '{k.value}'"))
+                continue
             out[k.value] = (k, v)
         return out
 
@@ -158,16 +191,23 @@ class _Reader:
         if isinstance(node, yaml.MappingNode):
             out = {}
             for k, v in node.value:
-                era = self.era(k, self.text(k, f"{what} era"))
+                era = self.attempt(lambda: self.era(k, self.text(k, f"{what} era")))
                 if era in out:
-                    raise self.error(k, f"{what}: era {era} given twice")
-                out[era] = self.text(v, f"{what} for {era}", empty_ok=True).strip()
+                    self.errors.append(self.error(k, f"{what}: era {era} given twice"))
+                elif era is not None:
+                    out[era] = self.attempt(lambda: self.text(v, f"{what} for {era}", empty_ok=True).strip(), "")
             return out
         return {ALL: self.text(node, what, empty_ok=True).strip()}
 
     # -- the file ---------------------------------------------------------------------
 
     def read(self, text: str) -> Scenario:
+        scenario = self.attempt(lambda: self._read(text))
+        if self.errors:
+            raise ScenarioError.several(self.errors)
+        return scenario
+
+    def _read(self, text: str) -> Scenario:
         try:
             root = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.MarkedYAMLError as e:
@@ -180,38 +220,52 @@ class _Reader:
         except yaml.YAMLError as e:
             raise ScenarioError(self.path, 1, 1, f"not valid YAML: {e}") from None
         if root is None:
-            raise ScenarioError(self.path, 1, 1, "the file is empty; a scenario needs title, summary and steps")
+            raise ScenarioError(self.path, 1, 1, "the file is empty; a scenario needs a title and steps")
+        before = len(self.errors)
         top = self.mapping(root, "a scenario", TOP_KEYS)
         for key in ("title", "steps"):
-            if key not in top:
-                raise self.error(root, f"a scenario needs '{key}'")
-        title = self.text(top["title"][1], "title")
-        summary = self.text(top["summary"][1], "summary", empty_ok=True) if "summary" in top else ""
-        if "eras" in top:
-            eras = []
-            for n, v in self.text_list(top["eras"][1], "eras"):
-                e = self.era(n, v)
-                if e in eras:
-                    raise self.error(n, f"era {e} is listed twice")
-                eras.append(e)
-            eras = tuple(e for e in ERA_IDS if e in eras)
-        else:
-            eras = ERA_IDS
+            if key not in top and len(self.errors) == before:      # not when a misspelt key is the cause
+                self.errors.append(self.error(root, f"a scenario needs '{key}'"))
+        title = self.attempt(lambda: self.text(top["title"][1], "title"), "") if "title" in top else ""
+        summary = self.attempt(lambda: self.text(top["summary"][1], "summary", empty_ok=True), "") \
+            if "summary" in top else ""
+        eras = self.attempt(lambda: self.eras(top["eras"][1]), ERA_IDS) if "eras" in top else ERA_IDS
         if "kernel" in top:
-            kernel = self.era(top["kernel"][1], self.text(top["kernel"][1], "kernel"), eras)
+            kernel = self.attempt(lambda: self.era(top["kernel"][1], self.text(top["kernel"][1], "kernel"), eras),
+                                  eras[-1])
         else:
             kernel = eras[-1]
-        compare = ()
-        if "compare" in top:
-            compare = tuple(self.era(n, v, eras) for n, v in self.text_list(top["compare"][1], "compare"))
-            if len(compare) != 2 or compare[0] == compare[1]:
-                raise self.error(top["compare"][1], "compare names two different eras, e.g. [5.9-rc, 5.9]")
-        level = self.text(top["level"][1], "level") if "level" in top else None
-        tags = tuple(v for _, v in self.text_list(top["tags"][1], "tags")) if "tags" in top else ()
-        references = self.references(top["references"][1]) if "references" in top else ()
-        steps = self.steps(top["steps"][1], eras)
+        compare = self.attempt(lambda: self.compare(top["compare"][1], eras), ()) if "compare" in top else ()
+        level = self.attempt(lambda: self.text(top["level"][1], "level")) if "level" in top else None
+        tags = self.attempt(lambda: tuple(v for _, v in self.text_list(top["tags"][1], "tags")), ()) \
+            if "tags" in top else ()
+        series = self.attempt(lambda: self.text(top["series"][1], "series").strip()) if "series" in top else None
+        order = self.attempt(lambda: self.order(top["order"][1])) if "order" in top else None
+        references = self.attempt(lambda: self.references(top["references"][1]), ()) if "references" in top else ()
+        steps = self.attempt(lambda: self.steps(top["steps"][1], eras), ()) if "steps" in top else ()
         return Scenario(self.path, title.strip(), summary.strip(), eras, kernel, steps, level, tags,
-                        references, compare)
+                        references, compare, series, order)
+
+    def eras(self, node) -> tuple:
+        eras = []
+        for n, v in self.text_list(node, "eras"):
+            e = self.era(n, v)
+            if e in eras:
+                raise self.error(n, f"era {e} is listed twice")
+            eras.append(e)
+        return tuple(e for e in ERA_IDS if e in eras)
+
+    def compare(self, node, eras: tuple) -> tuple:
+        compare = tuple(self.era(n, v, eras) for n, v in self.text_list(node, "compare"))
+        if len(compare) != 2 or compare[0] == compare[1]:
+            raise self.error(node, "compare names two different eras, e.g. [5.9-rc, 5.9]")
+        return compare
+
+    def order(self, node) -> int:
+        value = self.text(node, "order").strip()
+        if not value.isdigit() or len(value) > 6:
+            raise self.error(node, f"order must be a whole number (its place in the series), got '{value}'")
+        return int(value)
 
     def references(self, node) -> tuple:
         if not isinstance(node, yaml.SequenceNode):
@@ -221,12 +275,17 @@ class _Reader:
             if isinstance(item, yaml.ScalarNode):
                 out.append({"title": item.value, "url": None})
                 continue
-            fields = self.mapping(item, "a reference", ("title", "url"))
-            if "title" not in fields:
-                raise self.error(item, "a reference needs a title")
-            out.append({"title": self.text(fields["title"][1], "title"),
-                        "url": self.text(fields["url"][1], "url") if "url" in fields else None})
+            ref = self.attempt(lambda: self.reference(item))
+            if ref is not None:
+                out.append(ref)
         return tuple(out)
+
+    def reference(self, item) -> dict:
+        fields = self.mapping(item, "a reference", ("title", "url"))
+        if "title" not in fields:
+            raise self.error(item, "a reference needs a title")
+        return {"title": self.text(fields["title"][1], "title"),
+                "url": self.text(fields["url"][1], "url") if "url" in fields else None}
 
     def steps(self, node, eras: tuple) -> tuple:
         if not isinstance(node, yaml.SequenceNode) or not node.value:
@@ -234,24 +293,47 @@ class _Reader:
         names = Names()
         steps = []
         for n, item in enumerate(node.value, 1):
-            fields = self.mapping(item, f"step {n}", STEP_KEYS)
-            if "do" not in fields:
-                raise self.error(item, f"step {n} needs 'do:' (one command)")
-            do_node = fields["do"][1]
-            line_text = self.text(do_node, f"step {n} 'do'")
-            try:
-                cmd = parse_command(line_text)
-                if cmd is None:
-                    raise CommandError("the command is empty", 1)
-                names.apply(cmd)
-            except CommandError as e:
-                raise self.error(do_node, e.message, _col_offset(do_node, line_text, e.col)) from None
-            say = self.text(fields["say"][1], f"step {n} 'say'", empty_ok=True) if "say" in fields else None
-            expect = self.per_era(fields["expect"][1], f"step {n} 'expect'", eras) if "expect" in fields else None
-            ask = self.ask(fields["ask"][1], n, eras, names) if "ask" in fields else None
-            line, col = _position(do_node)
-            steps.append(Step(n, line, col, cmd, say, expect, ask))
+            step = self.attempt(lambda: self.step(item, n, eras, names))
+            if step is not None:
+                steps.append(step)
         return tuple(steps)
+
+    def step(self, item, n: int, eras: tuple, names: Names) -> Step | None:
+        """One step; None (with its errors kept) when its command is broken."""
+        before = len(self.errors)
+        fields = self.mapping(item, f"step {n}", STEP_KEYS)
+        if "do" not in fields:
+            if len(self.errors) > before:          # a misspelt key already said what is wrong
+                raise _Consequence(self.path, 1, 1, "no do:")
+            raise self.error(item, f"step {n} needs 'do:' (one command)")
+        do_node = fields["do"][1]
+        cmd = self.attempt(lambda: self.command(do_node, n, names))
+        say = self.attempt(lambda: self.text(fields["say"][1], f"step {n} 'say'", empty_ok=True)) \
+            if "say" in fields else None
+        expect = self.attempt(lambda: self.per_era(fields["expect"][1], f"step {n} 'expect'", eras)) \
+            if "expect" in fields else None
+        ask = self.attempt(lambda: self.ask(fields["ask"][1], n, eras, names)) if "ask" in fields else None
+        if cmd is None:
+            return None
+        line, col = _position(do_node)
+        return Step(n, line, col, cmd, say, expect, ask)
+
+    def command(self, do_node, n: int, names: Names) -> Command:
+        line_text = self.text(do_node, f"step {n} 'do'")
+        cmd = None
+        try:
+            cmd = parse_command(line_text)
+            if cmd is None:
+                raise CommandError("the command is empty", 1)
+            names.apply(cmd)
+            return cmd
+        except CommandError as e:
+            consequence = cmd is not None and _name_at(line_text, e.col) in self.tainted
+            # What this step would have created is unknown from here on: its later uses are consequences.
+            self.tainted.update(w for w in (_name_at(line_text, c) for _, c in tokenize(line_text)) if w)
+            if consequence:
+                raise _Consequence(self.path, 1, 1, e.message) from None
+            raise self.error(do_node, e.message, _col_offset(do_node, line_text, e.col)) from None
 
     def ask(self, node, n: int, eras: tuple, names: Names) -> Ask:
         fields = self.mapping(node, f"step {n} 'ask'", ASK_KEYS)
@@ -278,6 +360,8 @@ class _Reader:
                 names.apply(Command(op="assert", text="", check="unmapped", task=ref.task,
                                     vma=ref.vma, index=ref.index))
             except CommandError as e:
+                if ref.task in self.tainted or ref.vma in self.tainted:
+                    raise _Consequence(self.path, 1, 1, e.message) from None
                 raise self.error(of_node, e.message) from None
             return Ask(question, "pick", explain=explain, of=ref)
         if "choices" not in fields or "answer" not in fields:
@@ -298,6 +382,19 @@ class _Reader:
             missing = ", ".join(e for e in eras if e not in answer)
             raise self.error(answer_node, f"answer gives no answer for era {missing}")
         return Ask(question, "choice", choices, answer, explain)
+
+
+class _Consequence(ScenarioError):
+    """An error that only follows from an earlier one: dropped, not reported."""
+
+
+def _name_at(line: str, col: int) -> str | None:
+    """The name (task, VMA or holder) in the word of `line` at 1-based column `col`."""
+    for word, start in tokenize(line):
+        if start <= col < start + len(word):
+            m = NAME_PREFIX.match(word)
+            return m.group() if m else None
+    return None
 
 
 def _position(node, offset: int = 0) -> tuple[int, int]:

@@ -14,7 +14,7 @@ import yaml
 
 from ..mm import InvariantError
 from ..scenario import Names, ScenarioError, parse_console_line, run_commands
-from ..scenario.command import ADVICE, ASSERTS, COMMANDS, USAGE, tokenize
+from ..scenario.command import COMMANDS, COUNT, GRAMMAR, USAGE, tokenize
 from ..scenario.runner import Run
 from .library import WebError, check_era
 
@@ -176,51 +176,39 @@ def _page_refs(task: str, names: Names) -> list[str]:
 
 
 def _next_words(op: str, args: list[str], names: Names) -> list[str]:
-    """Candidates for argument number len(args) of `op`."""
+    """Candidates for argument number len(args) of `op`, walking the command's forms in GRAMMAR."""
+    out: list[str] = []
+    for form in GRAMMAR.get(op, ()):
+        if any(i < len(args) and a.kind == "word" and args[i] not in a.words for i, a in enumerate(form)):
+            continue                      # typed a word another form takes (assert same-page vs pinned)
+        out += _form_words(form, args, names)
+    return out
+
+
+def _form_words(form: tuple, args: list[str], names: Names) -> list[str]:
     n = len(args)
-    tasks = names.task_names()
-    devices, pipes = names.holder_names("device"), names.holder_names("pipe")
-    if op == "mmap":
-        return [tasks, names.vma_names(args[0]) if n else [], [], ["private", "shared", "rw", "ro"],
-                ["rw", "ro", "private", "shared"]][n] if n < 5 else []
-    if op in ("munmap", "mprotect", "madvise"):
-        third = {"mprotect": ["rw", "ro"], "madvise": list(ADVICE)}.get(op, [])
-        return [tasks, names.vma_names(args[0]) if n else [], third][n] if n < 3 else []
-    if op in ("read", "write", "vmsplice"):
-        if n == 0:
-            return tasks
-        if n == 1:
-            return _page_refs(args[0], names)
-        return pipes if op == "vmsplice" and n == 2 else []
-    if op in ("gup", "pin"):
-        if n == 0:
-            return tasks
-        if n == 1:
-            return _page_refs(args[0], names)
-        if n == 2:
-            return ["as"]
-        if n == 3:
-            return devices
-        extra = ["write", "longterm"] if op == "pin" else ["write", "x2", "x1025"]
-        return [w for w in extra if w not in args]
-    if op in ("fork", "thread"):
-        return tasks if n == 0 else []
-    if op in ("exit", "exec", "memcg-limit"):
-        return tasks if n == 0 else []
-    if op in ("unpin", "dma-write", "dma-read"):
-        return devices if n == 0 else []
-    if op == "pipe-read":
-        return pipes if n == 0 else []
-    if op == "assert":
-        if n == 0:
-            return list(ASSERTS)
-        if n == 1:
-            return tasks
-        if n == 2:
-            return _page_refs(args[1], names)
-        if args[0] in ("same-page", "different-page"):
-            if n == 3:
-                return tasks
-            if n == 4:
-                return _page_refs(args[3], names)
-    return []
+    fixed = [a for a in form if a.kind != "flags"]
+    if n >= len(fixed):
+        flags = next((a for a in form if a.kind == "flags"), None)
+        if flags is None:
+            return []
+        used = set(args[len(fixed):])
+        words = [w for w in flags.words if w != "xN"] + (["x2", "x1025"] if "xN" in flags.words else [])
+        return [w for w in words if w not in used and not (w.startswith("x") and any(COUNT.match(u) for u in used))]
+    arg = fixed[n]
+    # The task a VMA or page belongs to: the nearest task argument before it.
+    task = next((args[i] for i in range(n - 1, -1, -1) if fixed[i].kind in ("task", "task-or-new", "new-task")), "")
+    kind = arg.kind
+    if kind in ("task", "task-or-new"):
+        return names.task_names()
+    if kind in ("vma", "new-vma"):
+        return names.vma_names(task)
+    if kind == "page":
+        return _page_refs(task, names)
+    if kind == "device":
+        return names.holder_names("device")
+    if kind == "pipe":
+        return names.holder_names("pipe")
+    if kind == "word":
+        return list(arg.words)
+    return []                             # new-task, number, value: nothing to offer
