@@ -4,7 +4,7 @@
     level: ...            tags: [...]           references: [...]       compare: [5.9-rc, 5.9]
     steps:
       - do: write P buf[0] A          # one command
-        say: Markdown narration
+        say: Markdown narration       # or {5.7,5.8: text, 5.9-rc: ..., 5.9,6.x: ...}
         expect: A                     # or {5.9-rc: B, 5.9: C}
         ask: {question, choices, answer, explain}  or  {question, pick: page, of: P buf[0], explain}
 
@@ -26,6 +26,7 @@ import yaml
 from ..eras import ERA_IDS, resolve
 from .command import PAGE_REF, Command, CommandError, PageRef, parse_command, tokenize
 from .names import Names
+from .narration import read_say
 
 TOP_KEYS = ("title", "summary", "eras", "kernel", "steps", "level", "tags", "references", "compare", "series",
             "order")
@@ -77,9 +78,20 @@ class Step:
     line: int
     col: int
     command: Command
-    say: str | None = None
+    say: dict | None = None         # era id or ALL -> Markdown narration (cowviz/scenario/narration.py)
     expect: dict | None = None      # era id or ALL -> expected result
     ask: Ask | None = None
+
+    def say_for(self, era: str) -> str | None:
+        """The narration of this step under the era (None if the step has none)."""
+        if self.say is None:
+            return None
+        return self.say.get(era, self.say.get(ALL))
+
+    @property
+    def say_varies(self) -> bool:
+        """Does the narration differ by era (a `say:` map)?"""
+        return self.say is not None and ALL not in self.say
 
     def expect_for(self, era: str) -> str | None:
         if self.expect is None:
@@ -308,8 +320,7 @@ class _Reader:
             raise self.error(item, f"step {n} needs 'do:' (one command)")
         do_node = fields["do"][1]
         cmd = self.attempt(lambda: self.command(do_node, n, names))
-        say = self.attempt(lambda: self.text(fields["say"][1], f"step {n} 'say'", empty_ok=True)) \
-            if "say" in fields else None
+        say = self.attempt(lambda: read_say(self, fields["say"][1], n, eras)) if "say" in fields else None
         expect = self.attempt(lambda: self.per_era(fields["expect"][1], f"step {n} 'expect'", eras)) \
             if "expect" in fields else None
         ask = self.attempt(lambda: self.ask(fields["ask"][1], n, eras, names)) if "ask" in fields else None

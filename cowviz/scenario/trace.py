@@ -20,6 +20,7 @@ def run_to_json(run: Run) -> dict:
             "ok": s.ok,
             "expect": s.expected,
             "message": s.message,
+            "say": s.step.say_for(run.era) if s.step is not None else None,
             "events": [{"fn": e.fn, "text": e.text, "tag": e.tag, "objs": list(e.objs)} for e in s.events],
         } for s in run.steps],
     }
@@ -38,6 +39,12 @@ def format_run(run: Run, path: str, width: int = 100) -> str:
             if s.expected is not None:
                 verdict = f"expect {s.expected}: {verdict}"
         out.append(f"{s.index:4}  {s.command:<44} {result:<10} {verdict}".rstrip())
+        say = s.step.say_for(run.era) if s.step is not None else None
+        if say and say.strip():
+            lines = textwrap.wrap(" ".join(say.split()), width - 10) or [""]
+            out.append(f"        \"{lines[0]}")
+            out.extend(f"         {line}" for line in lines[1:])
+            out[-1] += '"'
         for e in s.events:
             lines = textwrap.wrap(e.text, width - 30) or [""]
             out.append(f"        {e.fn:<22}{lines[0]}")

@@ -9,7 +9,8 @@ comparison view two (same step, two eras), the sandbox one.
             "command": "fork P C" | null,      # null at step 0 (the start)
             "result": "ok" | "A" | "ENOMEM" | ... | null,
             "expected": str | null, "ok": bool, "message": str | null,
-            "narration": html,                 # the step's `say:` (safe HTML)
+            "narration": html,                 # the step's `say:` for this pane's era (safe HTML)
+            "narration_varies": bool,          # the step's `say:` is a per-era map (texts differ)
             "events": [{"fn", "text", "tag", "objs"} + {"count", "last"} for a run],
             "tags": [event tags of the step],
             "ask": null | {"question": html, "kind": "choice" | "pick", "choices": [...],
@@ -92,7 +93,7 @@ def pane(run: Run, index: int, frame_at, held: bool, intro: str | None = None,
     total = len(run.steps)
     base = {"era": run.era, "step": index, "total": total, "held": False, "command": None,
             "result": None, "expected": None, "ok": True, "message": None, "narration": "",
-            "events": [], "tags": [], "ask": None}
+            "narration_varies": False, "events": [], "tags": [], "ask": None}
     if index == 0:
         base.update(narration=intro or "", frame=frame_at(0), objects=objects_at(0))
         return base
@@ -106,7 +107,8 @@ def pane(run: Run, index: int, frame_at, held: bool, intro: str | None = None,
                          "explain": None})
         return base
     base.update(result=s.result, expected=s.expected, ok=s.ok, message=s.message,
-                 narration=render_markdown(s.step.say if s.step is not None else None),
+                 narration=render_markdown(s.step.say_for(run.era) if s.step is not None else None),
+                 narration_varies=bool(s.step is not None and s.step.say_varies),
                  events=events_json(s.events),
                  tags=step_tags(s), frame=frame_at(index), objects=objects_at(index))
     if ask is not None:

@@ -59,3 +59,16 @@ export function narrationBlock(markup, held) {
   if (held) return el("p", { class: "muted" }, "Predict first: the narration follows your answer.");
   return html("div", { class: "narration-text" }, markup || "<p class='muted'>(no narration for this step)</p>");
 }
+
+// The narration of every shown pane: one text when the eras agree, else one block per era, each
+// under its era's badge (a step's `say:` may be a per-era map: docs/scenarios.md).
+export function narrationFor(panes, held) {
+  const datas = panes.map((p) => p.data).filter(Boolean);
+  if (datas.length < 2 || datas.every((d) => d.narration === datas[0].narration)) {
+    return narrationBlock(datas[0]?.narration, held);
+  }
+  if (held) return narrationBlock("", true);
+  return el("div", { class: "narration-eras" }, panes.filter((p) => p.data).map((p) =>
+    el("div", { class: "narration-era", "data-era": p.era },
+      el("span", { class: "era-badge small" }, p.era), narrationBlock(p.data.narration, false))));
+}

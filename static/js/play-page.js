@@ -6,7 +6,7 @@ import { Diagram } from "./renderer.js";
 import { Timeline } from "./timeline.js";
 import { Inspector } from "./inspector.js";
 import { askBox } from "./ask.js";
-import { eventList, narrationBlock, resultLine } from "./narration.js";
+import { eventList, narrationFor, resultLine } from "./narration.js";
 import { readPlayUrl, writePlayUrl } from "./urlstate.js";
 import { answerOf, isRevealed, markAnswer, markSeen } from "./progress.js";
 import { initChrome, isTyping, toggleProjector, viewToggle } from "./settings.js";
@@ -240,7 +240,7 @@ function renderSide() {
   fill($("#step-head"),
     el("span", { class: "stepno" }, n === 0 ? "Start" : `Step ${n} of ${first.total}`),
     first.command ? el("code", { class: "command" }, first.command) : null);
-  fill($("#narration"), narrationBlock(first.narration, held));
+  fill($("#narration"), narrationFor(state.panes, held));
   const done = n === first.total && !held;
   const nextBox = clear($("#next-walkthrough"));
   if (done) {
