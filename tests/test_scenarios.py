@@ -28,6 +28,6 @@ TUTORIAL = sorted(glob.glob(os.path.join(ROOT, "[0-9][0-9]-*.yaml")))
 def test_tutorial_walkthroughs_narrate_every_step_and_ask_something(path):
     s = load_scenario(path)
     assert s.summary and s.level and s.references
-    missing = [st.index for st in s.steps if not (st.say or "").strip()]
+    missing = [st.index for st in s.steps if not all((st.say_for(e) or "").strip() for e in s.eras)]
     assert not missing, f"steps without narration: {missing}"
     assert any(st.ask is not None for st in s.steps), "no predict-then-reveal question"

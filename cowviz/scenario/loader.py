@@ -203,11 +203,13 @@ class _Reader:
         if isinstance(node, yaml.MappingNode):
             out = {}
             for k, v in node.value:
-                era = self.attempt(lambda: self.era(k, self.text(k, f"{what} era")))
-                if era in out:
-                    self.errors.append(self.error(k, f"{what}: era {era} given twice"))
-                elif era is not None:
-                    out[era] = self.attempt(lambda: self.text(v, f"{what} for {era}", empty_ok=True).strip(), "")
+                key = self.attempt(lambda: self.text(k, f"{what} era"))
+                for word in (key.split(",") if key is not None else ()):   # `5.7,5.8: ...` names several
+                    era = self.attempt(lambda: self.era(k, word))
+                    if era in out:
+                        self.errors.append(self.error(k, f"{what}: era {era} given twice"))
+                    elif era is not None:
+                        out[era] = self.attempt(lambda: self.text(v, f"{what} for {era}", empty_ok=True).strip(), "")
             return out
         return {ALL: self.text(node, what, empty_ok=True).strip()}
 
