@@ -77,8 +77,13 @@ def _holder_height(h) -> float:
     return 40 + 20 * min(len(h.refs), HOLDER_LINES + 1)
 
 
-def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None) -> nx.MultiDiGraph:
-    """The kernel objects of one snapshot, highlighted by the step's events."""
+def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None,
+                hide: frozenset = frozenset()) -> nx.MultiDiGraph:
+    """The kernel objects of one snapshot, highlighted by the step's events.
+
+    `hide` names details a beginner has not been taught yet (cowviz/scenario/detail.py):
+    anon_vma, pins, pinned-flag, memcg, exclusive; those are left out of the drawing.
+    """
     era = get_era(snapshot.era)
     sides = sides if sides is not None else SideMap()
     g = nx.MultiDiGraph(era=snapshot.era, tags=_tags(events))
@@ -96,14 +101,14 @@ def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None) 
             _node(g, task, "task", side + "0", box, label, {"name": name, "mm": mm.id})
             _edge(g, task, mm.id, "task_mm")
         label = ["mm " + mm.owner, f"map_count {mm.map_count}"]
-        if mm.has_pinned_name is not None:
+        if mm.has_pinned_name is not None and "pinned-flag" not in hide:
             label.append(f"{mm.has_pinned_name}: {'set' if mm.has_pinned else 'clear'}")
         _node(g, mm.id, "mm", side + "0", box, label,
               {"owner": mm.owner, "users": list(mm.users), "map_count": mm.map_count,
                "has_pinned": mm.has_pinned, "has_pinned_name": mm.has_pinned_name, "memcg": mm.memcg},
-              ("has-pinned",) if mm.has_pinned else ())
+              ("has-pinned",) if mm.has_pinned and "pinned-flag" not in hide else ())
         for vma in mm.vmas:
-            _add_vma(g, vma, side, box + (f"box:{vma.id}",), plan)
+            _add_vma(g, vma, side, box + (f"box:{vma.id}",), plan, hide)
             _edge(g, mm.id, vma.id, "mm_vma")
 
     # snapshot.pages is in pfn order and a run's pages all exist, so a run is a slice.
@@ -112,16 +117,16 @@ def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None) 
         p = all_pages[i]
         last = plan.page_runs.get(p.pfn, p.pfn)
         n = last - p.pfn + 1
-        _add_page(g, page_node_id(p.pfn, last), all_pages[i:i + n], era)
+        _add_page(g, page_node_id(p.pfn, last), all_pages[i:i + n], era, hide)
         i += n
 
-    for av in snapshot.anon_vmas:
+    for av in snapshot.anon_vmas if "anon_vma" not in hide else ():
         _add_anon_vma(g, av, era)
     for h in snapshot.holders:
         first_task = h.refs[0].task if h.refs else None
         _add_holder(g, h, sides.of_holder(h.id, mm_of_task.get(f"task:{first_task}")), plan)
 
-    for m in snapshot.memcgs:
+    for m in snapshot.memcgs if "memcg" not in hide else ():
         first = mm_of_task.get(m.tasks[0]) if m.tasks else None
         # A memcg has no edge; it is drawn in the outer column of the side of its first task.
         _node(g, m.id, "memcg", sides.sides.get(first, "L") + "0", (),
@@ -196,20 +201,21 @@ def _edge(g, tail, head, kind, key=None, label=None, cls=()):
     g.add_edge(tail, head, key=eid, kind=kind, label=label, cls=(kind,) + tuple(cls), hl=())
 
 
-def _add_vma(g, vma, side, box, plan):
+def _add_vma(g, vma, side, box, plan, hide=frozenset()):
     flags = [f for f in vma.flags if f in ("dontcopy", "wipeonfork")]
-    owner = (f"shmem file {vma.file}" if vma.shared else
+    owner = (f"shmem file {vma.file}" if vma.shared else "" if "anon_vma" in hide else
              f"anon_vma {vma.anon_vma.split(':')[1]}" if vma.anon_vma else "anon_vma none")
     mode = " ".join([vma.prot, "shared" if vma.shared else "private"] + flags)
     # One line for the mode and the anon_vma when that fits the table's narrowest width.
-    mode = (f"{mode} {owner}",) if len(mode) + 1 + len(owner) <= MIN_CHARS["table"] else (mode, owner)
+    mode = ((mode,) if not owner else
+            (f"{mode} {owner}",) if len(mode) + 1 + len(owner) <= MIN_CHARS["table"] else (mode, owner))
     _node(g, vma.id, "vma", side + "1", box,
           (f"vma {vma.name} ({len(vma.ptes)} page{'s' if len(vma.ptes) != 1 else ''})", f"{vma.vm_start:#x}-{vma.vm_end:#x}") + mode,
           {"name": vma.name, "vm_start": vma.vm_start, "vm_end": vma.vm_end, "prot": vma.prot,
            "shared": vma.shared, "flags": list(vma.flags), "anon_vma": vma.anon_vma,
            "anon_vma_chain": list(vma.anon_vma_chain), "pages": len(vma.ptes)},
           ("shared" if vma.shared else "private",) + tuple(flags), seq=-1)
-    for av in vma.anon_vma_chain:
+    for av in vma.anon_vma_chain if "anon_vma" not in hide else ():
         _edge(g, vma.id, av, "avc", cls=("own",) if av == vma.anon_vma else ())
     for row in plan.rows[vma.id]:
         node_id = pte_node_id(vma.id, row.first, row.last)
@@ -244,7 +250,7 @@ def _short(data: str) -> str:
     return data if len(data) <= DATA_CHARS else data[:DATA_CHARS - 1] + "…"
 
 
-def _add_page(g, node_id, run, era):
+def _add_page(g, node_id, run, era, hide=frozenset()):
     """One page, or a run of alike pages, as one node."""
     p = run[0]
     if p.kind == "zero":
@@ -256,16 +262,20 @@ def _add_page(g, node_id, run, era):
             same = all(q.data == p.data for q in run)
             title = f"pages {p.pfn}-{run[-1].pfn} ×{len(run)}" + (f" = {_short(p.data)}" if same else "")
         owner = f"anon_vma {p.anon_vma.split(':')[1]}" if p.anon_vma else p.kind
+        if "anon_vma" in hide:
+            owner = "" if p.anon_vma else p.kind
         # pins is read off refcount (refcount / 1024), so the two share a line.
-        label = [title, f"refcount {p.refcount} pins {p.pins}", f"mapcount {p.mapcount} {owner}"]
-    if era.tracks_anon_exclusive:
+        pins = "" if "pins" in hide else f" pins {p.pins}"
+        label = [title, f"refcount {p.refcount}{pins}", f"mapcount {p.mapcount} {owner}".rstrip()]
+    if era.tracks_anon_exclusive and "exclusive" not in hide:
         label.append("exclusive: " + {True: "yes", False: "no", None: "-"}[p.exclusive])
     attrs = p._asdict()
     del attrs["id"]
     attrs.update(pfn_last=run[-1].pfn, count=len(run))
     if len(run) > 1:
         attrs["data"] = [q.data for q in run[:8]] + (["…"] if len(run) > 8 else [])
-    cls = (p.kind,) + (("pinned",) if p.maybe_pinned else ()) + (("excl",) if p.exclusive else ()) \
+    cls = (p.kind,) + (("pinned",) if p.maybe_pinned else ()) \
+        + (("excl",) if p.exclusive and "exclusive" not in hide else ()) \
         + (("run",) if len(run) > 1 else ())
     _node(g, node_id, "page", "M", (), label, attrs, cls, seq=p.pfn)
 

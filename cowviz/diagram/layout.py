@@ -17,6 +17,7 @@ import networkx as nx
 from . import style
 from .dot import ASPECT, ROW_GAP, bare_text, dot_text, tables
 from .frame import Frame
+from ..scenario.detail import hidden_details
 from .graph import SideMap, build_graph
 from .graphviz import run_dot
 from .slots import lifetimes, share_slots, slot_of
@@ -194,10 +195,14 @@ def layout(union) -> tuple[Geometry, str]:
 
 
 def layout_run(run, expanded=(), legend: bool = True) -> RunLayout:
-    """Frames for the initial state and after every step of a scenario run, on one layout."""
+    """Frames for the initial state and after every step of a scenario run, on one layout.
+
+    A walkthrough that declares `shows:` gets diagrams without the details it has not taught.
+    """
     sides = SideMap()
+    hide = hidden_details(run.scenario)
     states = [(run.initial, ())] + [(s.snapshot, s.events) for s in run.steps]
-    graphs = [build_graph(snap, events, expanded, sides) for snap, events in states]
+    graphs = [build_graph(snap, events, expanded, sides, hide) for snap, events in states]
     union = nx.MultiDiGraph(legend=legend)
     for g in graphs:
         merge_into(union, g)

@@ -26,10 +26,11 @@ import yaml
 from ..eras import ERA_IDS, resolve
 from .command import PAGE_REF, Command, CommandError, PageRef, parse_command, tokenize
 from .names import Names
+from .detail import read_shows
 from .narration import read_say
 
 TOP_KEYS = ("title", "summary", "eras", "kernel", "steps", "level", "tags", "references", "compare", "series",
-            "order")
+            "order", "shows")
 STEP_KEYS = ("do", "say", "expect", "ask")
 ASK_KEYS = ("question", "choices", "answer", "explain", "pick", "of")
 NAME_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
@@ -113,6 +114,7 @@ class Scenario:
     compare: tuple = ()
     series: str | None = None       # the library section it belongs to (its folder's when not given)
     order: int | None = None        # its place in the series
+    shows: tuple | None = None      # the diagram details taught so far (cowviz/scenario/detail.py); None: all
 
     @property
     def name(self) -> str:
@@ -257,8 +259,9 @@ class _Reader:
         order = self.attempt(lambda: self.order(top["order"][1])) if "order" in top else None
         references = self.attempt(lambda: self.references(top["references"][1]), ()) if "references" in top else ()
         steps = self.attempt(lambda: self.steps(top["steps"][1], eras), ()) if "steps" in top else ()
+        shows = self.attempt(lambda: read_shows(self, top["shows"][1])) if "shows" in top else None
         return Scenario(self.path, title.strip(), summary.strip(), eras, kernel, steps, level, tags,
-                        references, compare, series, order)
+                        references, compare, series, order, shows)
 
     def eras(self, node) -> tuple:
         eras = []
