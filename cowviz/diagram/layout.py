@@ -200,7 +200,7 @@ def layout_run(run, expanded=(), legend: bool = True) -> RunLayout:
     A walkthrough that declares `shows:` gets diagrams without the details it has not taught.
     """
     sides = SideMap()
-    hide = hidden_details(run.scenario)
+    hide = hidden_details(getattr(run, "scenario", None))
     states = [(run.initial, ())] + [(s.snapshot, s.events) for s in run.steps]
     graphs = [build_graph(snap, events, expanded, sides, hide) for snap, events in states]
     union = nx.MultiDiGraph(legend=legend)
