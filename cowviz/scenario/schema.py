@@ -16,6 +16,7 @@ import re
 
 from ..eras import ALIASES, ERA_IDS
 from .command import GRAMMAR, USAGE
+from .detail import DETAILS
 from .loader import ASK_KEYS, STEP_KEYS, TOP_KEYS
 
 SCHEMA_ID = "https://cowviz.invalid/scenario.schema.json"
@@ -93,6 +94,9 @@ def scenario_schema() -> dict:
         "series": {"type": "string", "minLength": 1,
                    "description": "the series (a section of the library) this walkthrough belongs to"},
         "order": {"type": ["integer", "string"], "description": "its place in the series (a whole number)"},
+        "shows": {"description": "the diagram details taught so far (docs/scenarios.md); default: all",
+                  "anyOf": [{"enum": ["all", "none"]},
+                            {"type": "array", "uniqueItems": True, "items": {"enum": list(DETAILS)}}]},
         "references": {"type": "array", "description": "commits, mails, articles",
                        "items": {"anyOf": [text, {"type": "object", "required": ["title"],
                                                   "additionalProperties": False,
@@ -102,15 +106,15 @@ def scenario_schema() -> dict:
     step = {
         "do": {"type": "string", "description": "one command (docs/commands.md)", "anyOf": commands},
         "say": _per_era("Markdown narration of the step", text, groups=True),
-        "expect": _per_era("the step's result: a value read, ok, or an error such as SIGSEGV", scalar),
+        "expect": _per_era("the step's result: a value read, ok, or an error such as SIGSEGV", scalar, groups=True),
         "ask": {"$ref": "#/$defs/ask"},
         "notes": {"type": "string", "description": "notes for the presenter, not shown to students"},
     }
     ask_props = {
         "question": {"type": "string", "minLength": 1},
         "choices": {"type": "array", "minItems": 2, "uniqueItems": True, "items": scalar},
-        "answer": _per_era("the right choice", scalar),
-        "explain": _per_era("Markdown shown once the answer is revealed", text),
+        "answer": _per_era("the right choice", scalar, groups=True),
+        "explain": _per_era("Markdown shown once the answer is revealed", text, groups=True),
         "pick": {"const": "page", "description": "the learner clicks the page that TASK VMA[I] maps after the step"},
         "of": {"type": "string", "pattern": rf"^\s*{_NAME}\s+{_NAME}\[[0-9]+\]\s*$",
                "description": "TASK VMA[I]: whose page is the answer"},
