@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, render_template, send_from_dire
 from ..eras import ERAS
 from ..scenario.command import USAGE
 from .library import WebError
+from .glossary import render_narration
 from .markdown import render_markdown
 
 bp = Blueprint("cowviz", __name__)
@@ -29,7 +30,7 @@ def _card(entry) -> dict:
     s = entry.scenario
     if s is None:
         return {"name": entry.name, "error": _library().error_text(entry)}
-    return {"name": entry.name, "title": s.title, "summary": render_markdown(s.summary), "eras": list(s.eras),
+    return {"name": entry.name, "title": s.title, "summary": render_narration(s.summary), "eras": list(s.eras),
             "level": s.level, "tags": list(s.tags), "steps": len(s.steps), "compare": list(s.compare),
             "asks": sum(1 for st in s.steps if st.ask is not None), "series": entry.in_series,
             "number": int(entry.name[:2]) if entry.in_series else None,
@@ -47,6 +48,12 @@ def _play_url(name: str, s) -> str:
 def library():
     cards = [_card(e) for e in _library().entries()]
     return render_template("library.html", page="library", cards=cards, eras=_eras_info())
+
+
+@bp.route("/glossary")
+def glossary():
+    from .glossary import entries
+    return render_template("glossary.html", page="glossary", entries=entries())
 
 
 @bp.route("/tutorial")

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from ..scenario.runner import Run, StepResult
 from .inspector import Inspector
+from .glossary import render_narration
 from .markdown import render_inline, render_markdown
 
 
@@ -107,7 +108,7 @@ def pane(run: Run, index: int, frame_at, held: bool, intro: str | None = None,
                          "explain": None})
         return base
     base.update(result=s.result, expected=s.expected, ok=s.ok, message=s.message,
-                 narration=render_markdown(s.step.say_for(run.era) if s.step is not None else None),
+                 narration=render_narration(s.step.say_for(run.era) if s.step is not None else None),
                  narration_varies=bool(s.step is not None and s.step.say_varies),
                  events=events_json(s.events),
                  tags=step_tags(s), frame=frame_at(index), objects=objects_at(index))
