@@ -1,5 +1,12 @@
-"""cowviz web app: `python app.py [--host H] [--port N] [--lab]`, then open http://127.0.0.1:5000."""
+"""cowviz web app: `python app.py [--host H] [--port N] [--lab] [--production]`, then open http://127.0.0.1:5000."""
 from __future__ import annotations
+
+import sys
+
+if __name__ == "__main__" and "--production" in sys.argv[1:]:
+    # gevent's monkey-patching must come before anything else is imported (cowviz/web/production.py).
+    from gevent import monkey
+    monkey.patch_all()
 
 import argparse
 import os
@@ -7,7 +14,7 @@ import os
 from flask import Flask
 from flask_socketio import SocketIO
 
-from cowviz.web import init_app
+from cowviz.web import init_app, production
 from cowviz.web.security import security_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -21,8 +28,9 @@ def create_app(config=None) -> Flask:
                       COWVIZ_NODE_MODULES=os.path.join(HERE, "node_modules"),
                       COWVIZ_LAB=os.environ.get("COWVIZ_LAB") == "1")
     app.config.update(config or {})
-    # threading: simple-websocket gives real WebSockets without eventlet or gevent.
-    socketio = SocketIO(app, async_mode="threading")
+    # threading: simple-websocket gives real WebSockets without eventlet or gevent.  Production mode
+    # (app.py --production) uses gevent, with the same simple-websocket.
+    socketio = SocketIO(app, async_mode=app.config.get("COWVIZ_ASYNC_MODE", "threading"))
     init_app(app, socketio)
     return app
 
@@ -38,8 +46,10 @@ def main(argv=None) -> None:
                         help="also answer to this host name or address (repeatable; docs/security.md)")
     parser.add_argument("--frame-ancestors", action="append", default=[], metavar="ORIGIN",
                         help="let pages of this origin embed the player in a frame (repeatable)")
+    production.add_arguments(parser)
     args = parser.parse_args(argv)
     config = {"COWVIZ_SCENARIOS": os.path.abspath(args.scenarios)} if args.scenarios else {}
+    config.update(production.config_from(args))
     try:
         config.update(security_config(args.host, args.allow_host, args.frame_ancestors))
     except ValueError as e:
@@ -48,8 +58,25 @@ def main(argv=None) -> None:
         config["COWVIZ_LAB"] = True
     app = create_app(config)
     print(f"cowviz: open http://{args.host}:{args.port}/", flush=True)
+    warm = (lambda: None) if args.no_warm else (lambda: warm_in_background(app))
+    if args.production:
+        production.serve(app, args.host, args.port, args, on_listening=warm)
+        return
+    warm()
     # Werkzeug refuses to start without a terminal unless told this is intended (CI, test subprocesses).
     app.extensions["socketio"].run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True)
+
+
+def warm_in_background(app) -> None:
+    """Run and lay out the walkthroughs while the server already answers (cowviz/web/warm.py)."""
+    warmer = app.extensions["cowviz"]["warmer"]
+
+    def done(count, seconds, errors):
+        print(f"cowviz: walkthroughs ready: {count} layouts in {seconds:.1f} s"
+              + (f" ({len(errors)} could not be laid out: {errors[0]})" if errors else ""), flush=True)
+    warmer.on_done = done
+    print(f"cowviz: warming {len(warmer.pairs())} walkthrough layouts in the background", flush=True)
+    warmer.start(app.extensions["socketio"].start_background_task)
 
 
 if __name__ == "__main__":

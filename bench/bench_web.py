@@ -91,10 +91,14 @@ def browser_steps(url, names, reduced):
                     document.getElementById("next").click();
                   })""", step)
                 out.append(ms)
-                skip = page.locator(".ask .skip")
-                if skip.count():
-                    skip.first.click()
-                    page.wait_for_selector(".ask.revealed")
+                # Every pane may hold a question (a comparison of two eras asks in both): skip each.
+                while True:
+                    pending = page.locator(".ask:not(.revealed) .skip").count()
+                    if not pending:
+                        break
+                    page.locator(".ask:not(.revealed) .skip").first.click()
+                    page.wait_for_function(
+                        "(n) => document.querySelectorAll('.ask:not(.revealed) .skip').length < n", arg=pending)
         browser.close()
     return out
 

@@ -13,6 +13,7 @@ from .security import install as install_security
 from .sandbox import DEFAULT_LIMITS
 from .session import Session
 from .views import bp
+from .warm import Warmer
 
 NAMESPACE = "/cowviz"
 
@@ -26,7 +27,11 @@ def init_app(app, socketio) -> None:
     app.extensions["cowviz"] = {"library": library, "frames": frames}
     app.register_blueprint(bp)
     limits = app.config["COWVIZ_LIMITS"]
-    socketio.on_namespace(CowvizNamespace(NAMESPACE, lambda: Session(library, frames, limits, lab)))
+
+    def make_session():
+        return Session(library, frames, limits, lab)
+    app.extensions["cowviz"]["warmer"] = Warmer(library, make_session)       # started by app.py main()
+    socketio.on_namespace(CowvizNamespace(NAMESPACE, make_session, app.config.get("COWVIZ_MAX_CLIENTS")))
     # Last, so the Host check and the security headers wrap the Socket.IO handshake too.
     install_security(app)
 

@@ -8,8 +8,6 @@ without the diagram package) frames are None and the page says why.
 """
 from __future__ import annotations
 
-import threading
-
 try:
     from ..diagram import GraphvizMissing, SandboxLayouter, layout_run
 except ImportError:                       # the diagram package is not installed in this tree
@@ -33,9 +31,6 @@ def wire_frame(frame) -> dict:
 class FrameSource:
     """Makes the diagram frames the panes carry; walkthrough frames are cached on their Prepared."""
 
-    def __init__(self):
-        self._lock = threading.Lock()
-
     @property
     def available(self) -> bool:
         return layout_run is not None
@@ -45,8 +40,9 @@ class FrameSource:
         if prepared.frames is None:
             frames = [None] * (len(prepared.run.steps) + 1)
             if layout_run is not None:
-                # One layout per run; a second thread asking meanwhile waits rather than lays out again.
-                with self._lock:
+                # One layout per run; a second thread asking for the same run meanwhile waits rather than
+                # lays out again.  The lock is the run's own: layouts of different runs go on at once.
+                with prepared.lock:
                     if prepared.frames is None:
                         try:
                             # The page draws its own key to the diagram, so the frames leave the legend out.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..eras import ERA_IDS
 from ..mm import InvariantError
@@ -154,6 +154,7 @@ class Prepared:
     run: Run
     objects: list                     # inspector entries per step (0..N), filled lazily
     frames: list | None = None        # diagram frames per step (0..N), made on first use
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)  # held while laying out
 
 
 def check_era(era) -> str:

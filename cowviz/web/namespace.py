@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from flask import request
-from flask_socketio import Namespace
+from flask_socketio import ConnectionRefusedError, Namespace
 
 from .library import WebError
 from .session import Session
@@ -20,9 +20,10 @@ log = logging.getLogger(__name__)
 class CowvizNamespace(Namespace):
     """Socket.IO events of /cowviz."""
 
-    def __init__(self, namespace: str, make_session):
+    def __init__(self, namespace: str, make_session, max_clients: int | None = None):
         super().__init__(namespace)
         self.make_session = make_session
+        self.max_clients = max_clients        # refuse connects past this many (None: no limit)
         self.sessions: dict[str, Session] = {}
 
     def _handle(self, method: str, data) -> dict:
@@ -39,6 +40,9 @@ class CowvizNamespace(Namespace):
             return {"ok": False, "error": f"the server failed on '{method}' (a bug; it is in the server log)"}
 
     def on_connect(self, auth=None):
+        if self.max_clients is not None and len(self.sessions) >= self.max_clients:
+            raise ConnectionRefusedError(f"the cowviz server is full ({self.max_clients} connections); "
+                                         "try again in a minute")
         self.sessions[request.sid] = self.make_session()
 
     def on_disconnect(self, reason=None):

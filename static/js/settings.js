@@ -80,7 +80,8 @@ export function initChrome(transport) {
   help?.querySelector(".close")?.addEventListener("click", () => { help.hidden = true; });
   const badge = document.getElementById("conn");
   if (transport && badge) {
-    const words = { connected: "● connected", disconnected: "○ disconnected", reconnecting: "◌ reconnecting…" };
+    const words = { connected: "● connected", disconnected: "○ disconnected", reconnecting: "◌ reconnecting…",
+                    full: "○ server full" };
     transport.onStatus((state) => {
       badge.textContent = words[state] || state;
       badge.dataset.state = state;

@@ -1,6 +1,7 @@
 // The socket: one Socket.IO connection to the /cowviz namespace, requests with acknowledgements.
 // Every reply has one shape: {ok: true, ...} or {ok: false, error}.  See docs/web.md.
 import { io } from "/vendor/socket.io.esm.min.js";
+import { showError } from "./dom.js";
 
 const TIMEOUT_MS = 15000;
 
@@ -15,6 +16,13 @@ export class Transport {
     });
     this.socket.on("disconnect", () => this._status("disconnected"));
     this.socket.io.on("reconnect_attempt", () => this._status("reconnecting"));
+    // A refusal (the server is full) ends the attempts: requests then say why at once.
+    this.socket.on("connect_error", (err) => {
+      if (this.socket.active) return;
+      this.refused = `the server refused the connection: ${err.message}`;
+      this._status("full");
+      showError(`${this.refused}.`);
+    });
   }
 
   // fn runs on the first connect and on every reconnect: the page re-sends its state to resume.
@@ -46,21 +54,26 @@ export class Transport {
   // connection a while rather than fail at once.
   _connected() {
     if (this.socket.connected) return Promise.resolve(true);
+    if (this.refused) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.socket.off("connect", done);
-        resolve(false);
-      }, TIMEOUT_MS);
-      const done = () => {
+      const finish = (ok) => {
         clearTimeout(timer);
-        resolve(true);
+        this.socket.off("connect", done);
+        this.socket.off("connect_error", refused);
+        resolve(ok);
       };
+      const timer = setTimeout(() => finish(false), TIMEOUT_MS);
+      const done = () => finish(true);
+      const refused = () => { if (!this.socket.active) finish(false); };
       this.socket.once("connect", done);
+      this.socket.on("connect_error", refused);
     });
   }
 
   async _send(event, data) {
-    if (!(await this._connected())) return { ok: false, error: "not connected to the cowviz server (is it running?)" };
+    if (!(await this._connected())) {
+      return { ok: false, error: this.refused || "not connected to the cowviz server (is it running?)" };
+    }
     return new Promise((resolve) => {
       this.socket.timeout(TIMEOUT_MS).emit(event, data, (err, reply) => {
         if (err) resolve({ ok: false, error: `the server did not answer '${event}' in time` });
