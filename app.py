@@ -15,6 +15,7 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from cowviz.web import init_app, production
+from cowviz.web.packets import TextPacket
 from cowviz.web.security import security_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,7 +31,8 @@ def create_app(config=None) -> Flask:
     app.config.update(config or {})
     # threading: simple-websocket gives real WebSockets without eventlet or gevent.  Production mode
     # (app.py --production) uses gevent, with the same simple-websocket.
-    socketio = SocketIO(app, async_mode=app.config.get("COWVIZ_ASYNC_MODE", "threading"))
+    # TextPacket: cowviz sends only JSON text, so no packet is searched for binary parts.
+    socketio = SocketIO(app, async_mode=app.config.get("COWVIZ_ASYNC_MODE", "threading"), serializer=TextPacket)
     init_app(app, socketio)
     return app
 

@@ -11,7 +11,9 @@ lecturer started the server would.  Then, all on loopback:
 2. open:    every client sends `open` at the same instant, each for a different walkthrough and
    era (the shipped walkthroughs x their eras, in turn), and times the acknowledgement.
 3. fast:    for --fast-seconds every client steps through its walkthrough as fast as it can
-   (the next `step` goes out as soon as the previous one is acknowledged).
+   (the next `step` goes out as soon as the previous one is acknowledged).  "cpu ms" is the
+   server's CPU time per step in this phase: unlike latencies, it hardly depends on the load
+   other programs put on the machine.
 4. human:   for --human-seconds every client steps at a human pace: one `step` every 1.5-4.5 s
    (uniformly at random, 3 s on average).
 
@@ -347,6 +349,15 @@ class Server:
             pass
         return threads, rss
 
+    def cpu(self) -> float:
+        """CPU seconds the server has used (user + system)."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return float("nan")
+
     def sample(self):
         self._sampling = True
 
@@ -418,7 +429,9 @@ def run_n(n: int, args, pairs: list) -> dict:
             o = phase("open", time.monotonic() + 0.5, 150)
             row.update(open_p50=pct(o["times"], 50), open_p95=pct(o["times"], 95), open_max=max(o["times"], default=0))
             row["errors"] += o["errors"]
+            cpu0 = server.cpu()
             f = phase("fast", (time.monotonic() + 0.5, args.fast_seconds, None), args.fast_seconds + 60)
+            row["fast_cpu"] = (server.cpu() - cpu0) * 1000 / max(1, len(f["times"]))
             row.update(fast_p50=pct(f["times"], 50), fast_p95=pct(f["times"], 95), fast_p99=pct(f["times"], 99),
                        fast_rate=len(f["times"]) / args.fast_seconds)
             row["errors"] += f["errors"]
@@ -447,7 +460,7 @@ def fmt(v, width=6, digits=0):
 def print_table(rows, title):
     print(title)
     print(f"{'N':>5} {'warm s':>6} {'conn':>5} {'refus':>5} {'c p95':>6} | {'open p50':>8} {'p95':>6} {'max':>6} | "
-          f"{'fast p50':>8} {'p95':>6} {'p99':>6} {'req/s':>6} | {'human p50':>9} {'p95':>6} {'p99':>6} | "
+          f"{'fast p50':>8} {'p95':>6} {'p99':>6} {'req/s':>6} {'cpu ms':>6} | {'human p50':>9} {'p95':>6} {'p99':>6} | "
           f"{'thr':>5} {'RSS MB':>6} errors")
     for r in rows:
         errs = r.get("errors", [])
@@ -459,7 +472,7 @@ def print_table(rows, title):
         print(f"{r['n']:5d} {fmt(r.get('warm_s'), 6, 1)} {r.get('connected', 0):5d} {r.get('refused', 0):5d} "
               f"{fmt(r.get('connect_p95'))} | {fmt(r.get('open_p50'), 8)} {fmt(r.get('open_p95'))} "
               f"{fmt(r.get('open_max'))} | {fmt(r.get('fast_p50'), 8, 1)} {fmt(r.get('fast_p95'), 6, 1)} "
-              f"{fmt(r.get('fast_p99'), 6, 1)} {fmt(r.get('fast_rate'))} | {fmt(r.get('human_p50'), 9, 1)} "
+              f"{fmt(r.get('fast_p99'), 6, 1)} {fmt(r.get('fast_rate'))} {fmt(r.get('fast_cpu'), 6, 2)} | {fmt(r.get('human_p50'), 9, 1)} "
               f"{fmt(r.get('human_p95'), 6, 1)} {fmt(r.get('human_p99'), 6, 1)} | {r.get('threads', 0):5d} "
               f"{r.get('rss', 0):6d} {note}", flush=True)
 

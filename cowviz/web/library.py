@@ -155,6 +155,7 @@ class Prepared:
     objects: list                     # inspector entries per step (0..N), filled lazily
     frames: list | None = None        # diagram frames per step (0..N), made on first use
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)  # held while laying out
+    panes: dict = field(default_factory=dict, repr=False, compare=False)  # (step, held) -> Pane, made once
 
 
 def check_era(era) -> str:

@@ -14,6 +14,7 @@ import threading
 from .frames import FrameSource
 from .library import Library, WebError, check_era
 from .markdown import render_markdown
+from .packets import cached_pane
 from .sandbox import Sandbox
 from .wire import pane, scenario_info, timeline
 
@@ -87,8 +88,9 @@ class Session:
             prepared = self.library.prepared(name, era)
             frame_at = self.frames.walkthrough(prepared)
             held = not (reveal is True or (isinstance(reveal, list) and era in reveal))
-            out.append(pane(prepared.run, step, frame_at, held, intro=scenario_info_intro(prepared.scenario),
-                            objects=prepared.objects))
+            out.append(cached_pane(prepared, (step, held), lambda: pane(
+                prepared.run, step, frame_at, held, intro=scenario_info_intro(prepared.scenario),
+                objects=prepared.objects)))
         return out
 
     def open(self, data) -> dict:

@@ -5,7 +5,9 @@ bench/bench_clients.py."""
 from __future__ import annotations
 
 import gc
+import os
 import socket
+import subprocess
 import threading
 import time
 
@@ -19,7 +21,7 @@ from cowviz.web.library import Library
 from cowviz.web.session import Session
 from cowviz.web.warm import Warmer
 
-from .conftest import NAMESPACE, SCENARIOS, start_server, stop_server
+from .conftest import NAMESPACE, ROOT, SCENARIOS, free_port, start_server, stop_server
 
 
 class Refused(Exception):
@@ -153,10 +155,30 @@ def test_the_default_server_warms_in_the_background_and_says_when_it_is_ready():
 
 # -- production mode ------------------------------------------------------------------------------
 
+def start_run_sh(*args):
+    """`./run.sh --port N ...` (the set-up check, then python app.py), as docs/deploy.md says."""
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("COWVIZ_LAB", None)
+    proc = subprocess.Popen(["./run.sh", "--port", str(port), "--scenarios", SCENARIOS, *args], cwd=ROOT, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while True:
+        assert proc.poll() is None, f"./run.sh exited with {proc.returncode}: {proc.stdout.read()}"
+        try:
+            if requests.get(url + "/", timeout=1).status_code == 200:
+                return proc, url
+        except requests.ConnectionError:
+            pass
+        assert time.monotonic() < deadline, "./run.sh --production did not answer within 300 s"
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def production():
-    """`python app.py --production --max-clients 3 ...`, as docs/deploy.md starts it."""
-    proc, url = start_server(extra=["--production", "--max-clients", "3"])
+    """`./run.sh --production --max-clients 3 ...`, as docs/deploy.md starts it."""
+    proc, url = start_run_sh("--production", "--max-clients", "3")
     lines = read_until(proc, "walkthroughs ready")
     assert any("production server (gevent): at most 3 clients" in line for line in lines)
     yield url
@@ -281,7 +303,6 @@ def test_production_mode_answers_503_past_its_connection_limit():
 
 def test_a_browser_turned_away_by_a_full_server_says_so(production):
     """The page of a learner past the limit says the server is full, at once, instead of waiting."""
-    import os
     sync_api = pytest.importorskip("playwright.sync_api")
     from .test_web_browser import CHROMIUM, FLAGS
     if not os.path.exists(CHROMIUM):
