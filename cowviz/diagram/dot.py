@@ -99,7 +99,8 @@ def _dot_text(union, frame, caption, legend: bool, compress: float | None) -> st
         g.set("ratio", "compress")
         g.set("size", _q(f"{WIDE},{compress}"))
     if legend:
-        g.set("label", style.legend_html(caption, union.graph.get("legend_fit", (3, 0))))
+        g.set("label", style.legend_html(caption, union.graph.get("legend_fit", (3, 0)),
+                                         union.graph.get("hide", frozenset())))
         g.set("labelloc", "b")
         g.set("labeljust", "l")
     g.set_node_defaults(**{k: _attr(v) for k, v in style.NODE_BASE.items()})

@@ -100,7 +100,7 @@ def fit_drawing(union) -> None:
     if y1 - y0 > (x1 - x0) / ASPECT:
         union.graph["compress"] = round((x1 - x0) / ASPECT / 72, 3)      # inches
     if union.graph.get("legend"):
-        union.graph["legend_fit"] = style.legend_fit(width)
+        union.graph["legend_fit"] = style.legend_fit(width, union.graph.get("hide", frozenset()))
 
 
 def _bb(data: bytes) -> tuple:
@@ -203,7 +203,7 @@ def layout_run(run, expanded=(), legend: bool = True) -> RunLayout:
     hide = hidden_details(getattr(run, "scenario", None))
     states = [(run.initial, ())] + [(s.snapshot, s.events) for s in run.steps]
     graphs = [build_graph(snap, events, expanded, sides, hide) for snap, events in states]
-    union = nx.MultiDiGraph(legend=legend)
+    union = nx.MultiDiGraph(legend=legend, hide=hide)
     for g in graphs:
         merge_into(union, g)
     assign_sizes(union)

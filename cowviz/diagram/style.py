@@ -86,18 +86,32 @@ LEGEND = (
     ("▶ BADGE", "badge", "what this step did"),
 )
 LEGEND_NOTE = "pins = refcount / 1024: page_maybe_dma_pinned()"   # "maybe": a guess, not a count
+BASIC_NOTE = "refcount: references; mapcount: PTEs mapping it"   # before pins are taught
+
+
+def _entries(hide=frozenset()) -> tuple:
+    """LEGEND without the entries of details a walkthrough has not taught (blank, to keep the grid)."""
+    if "anon_vma" not in hide:
+        return LEGEND
+    return tuple(("", None, "") if meaning == "anon_vma_chain link" else (s, b, meaning)
+                 for s, b, meaning in LEGEND)
+
+
+def _note(hide=frozenset()) -> str:
+    return BASIC_NOTE if "pins" in hide else LEGEND_NOTE
 CAPTION_SIZE = 20
 CAPTION_CHARS = 64              # "Linux 5.9-rc — step 16: " and the longest tutorial command
 LEGEND_SPACING = 4              # the legend table's CELLSPACING
 LEGEND_MIN_WIDTH = round((CAPTION_CHARS + 2) * CHAR_W * CAPTION_SIZE / FONT_SIZE)   # room for the caption
 
 
-def legend_rows(columns: int) -> list:
+def legend_rows(columns: int, hide=frozenset()) -> list:
     """The legend entries in rows of up to `columns` (3, 5 or 9): three rows as LEGEND reads, or
     fewer, wider ones that keep each pair (RW/RO PTE, RW/RO map, pin/get) in one column."""
+    entries = _entries(hide)
     if columns <= 3:
-        return [LEGEND[i:i + 3] for i in range(0, len(LEGEND), 3)]
-    seq = [LEGEND[i] for i in (0, 3, 1, 4, 2, 5, 6, 7, 8)]
+        return [entries[i:i + 3] for i in range(0, len(entries), 3)]
+    seq = [entries[i] for i in (0, 3, 1, 4, 2, 5, 6, 7, 8)]
     rows = -(-len(seq) // min(columns, len(seq)))
     return [seq[j::rows] for j in range(rows)]
 
@@ -112,9 +126,9 @@ def _legend_cells(rows: list) -> list:
     return out
 
 
-def _note_tail(widths: list) -> tuple[int, float]:
+def _note_tail(widths: list, note: str = LEGEND_NOTE) -> tuple[int, float]:
     """How many last cells the note spans beside the caption, and their width."""
-    note_w = round(len(LEGEND_NOTE) * CHAR_W + 14)
+    note_w = round(len(note) * CHAR_W + 14)
     tail, tail_w = 0, -LEGEND_SPACING
     while tail_w < note_w and tail < len(widths) - 1:
         tail += 1
@@ -122,7 +136,7 @@ def _note_tail(widths: list) -> tuple[int, float]:
     return tail, max(tail_w, note_w)
 
 
-def legend_fit(drawing_width: float) -> tuple[int, int]:
+def legend_fit(drawing_width: float, hide=frozenset()) -> tuple[int, int]:
     """(entries to a row, width in points) of the legend under a drawing that wide.
 
     A wide drawing gets a wide, low legend: 9, 5 or 3 entries to a row (1, 2 or 3 rows), and the
@@ -130,11 +144,11 @@ def legend_fit(drawing_width: float) -> tuple[int, int]:
     """
     room = drawing_width - 2 * PAD
     for columns in (9, 5, 3):
-        cells = _legend_cells(legend_rows(columns))
+        cells = _legend_cells(legend_rows(columns, hide))
         widths = [w for pair in cells for w in pair]
         width = max(LEGEND_MIN_WIDTH, sum(widths) + (len(widths) - 1) * LEGEND_SPACING)
         if width <= room or columns == 3:
-            beside = LEGEND_MIN_WIDTH + LEGEND_SPACING + _note_tail(widths)[1]
+            beside = LEGEND_MIN_WIDTH + LEGEND_SPACING + _note_tail(widths, _note(hide))[1]
             return columns, int(max(width, beside) if beside <= room else width)
 
 
@@ -251,7 +265,7 @@ def cell_text(kind: str, lines: tuple) -> str:
     return "<BR/>".join(f"<B>{escape(line)}</B>" if i == 0 else escape(line) for i, line in enumerate(lines))
 
 
-def legend_html(caption: str | None = None, fit: tuple = (3, 0)) -> str:
+def legend_html(caption: str | None = None, fit: tuple = (3, 0), hide=frozenset()) -> str:
     """The caption and the legend as one HTML-like table (the graph's label, under the drawing).
 
     `fit` is legend_fit()'s (entries to a row, width): see legend_rows; each column is as wide as
@@ -259,7 +273,7 @@ def legend_html(caption: str | None = None, fit: tuple = (3, 0)) -> str:
     CAPTION_CHARS there, else on a row of its own.  Its size never depends on the caption (cut to
     fit), so every frame keeps the same bounding box.
     """
-    rows_of = legend_rows(fit[0])
+    rows_of = legend_rows(fit[0], hide)
     cells = _legend_cells(rows_of)
     natural = sum(a + b for a, b in cells) + (2 * len(cells) - 1) * LEGEND_SPACING
     width = int(max(fit[1], LEGEND_MIN_WIDTH, natural))
@@ -269,7 +283,7 @@ def legend_html(caption: str | None = None, fit: tuple = (3, 0)) -> str:
     widths = [w for pair in cells for w in pair]
     span = len(widths)
     caption_char = CHAR_W * CAPTION_SIZE / FONT_SIZE
-    tail, tail_w = _note_tail(widths)
+    tail, tail_w = _note_tail(widths, _note(hide))
     beside = width - tail_w - LEGEND_SPACING >= LEGEND_MIN_WIDTH
     cap_w = int(width - tail_w - LEGEND_SPACING) if beside else width
     fits = int(cap_w / caption_char) - 2
@@ -279,7 +293,7 @@ def legend_html(caption: str | None = None, fit: tuple = (3, 0)) -> str:
     head = (f'<TD COLSPAN="{span - tail if beside else span}" ALIGN="LEFT" WIDTH="{cap_w}" '
             f'HEIGHT="{CAPTION_SIZE + 10}" FIXEDSIZE="TRUE">'
             f'<FONT POINT-SIZE="{CAPTION_SIZE}"><B>{escape(text) or " "}</B></FONT></TD>')
-    note = f'<TD COLSPAN="{{}}" ALIGN="{{}}">{escape(LEGEND_NOTE)}</TD>'
+    note = f'<TD COLSPAN="{{}}" ALIGN="{{}}">{escape(_note(hide))}</TD>'
     rows = ["<TR>" + head + (note.format(tail, "RIGHT") if beside else "") + "</TR>"]
     for entries in rows_of:
         out = []

@@ -131,9 +131,15 @@ def test_compare_two_eras_stepping_together(page):
     expect(rc.locator(".tag")).to_contain_text(["lost DMA write"])
     expect(fixed).not_to_contain_text("lost DMA write")
     assert "compare=5.9-rc,5.9&step=6" in page.url
+    # Each era reads its own narration, under its own badge.
+    expect(page.locator("#narration .narration-era .era-badge")).to_have_text(["5.9-rc", "5.9"])
+    expect(page.locator('#narration .narration-era[data-era="5.9-rc"]')).to_contain_text("no longer maps")
+    expect(page.locator('#narration .narration-era[data-era="5.9"]')).to_contain_text("which the parent maps.")
     page.select_option("#compare-with", "")
     expect(page.locator(".pane")).to_have_count(1)
     assert re.search(r"era=5\.9-rc&step=6$", page.url)
+    expect(page.locator("#narration .narration-era")).to_have_count(0)
+    expect(page.locator("#narration")).to_contain_text("which the parent no longer maps")
 
 
 def test_switch_era_keeps_the_step(page):
