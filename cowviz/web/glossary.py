@@ -62,9 +62,9 @@ GLOSSARY = {
     "exclusive": ("exclusive page", r"\bexclusive (?:pages?|bit)\b|\bPG_anon_exclusive\b|\bexclusive\b",
                   "PG_anon_exclusive (5.19 on, 6c287605fd56): a bit on an anonymous page saying it is "
                   "known to be mapped by one process only. A write fault reuses an exclusive page "
-                  "without looking at counters; fork clears the bit when it shares a page, and copies "
-                  "instead an exclusive page that may be pinned. GUP pins only exclusive anonymous "
-                  "pages, unsharing first where needed."),
+                  "without looking at counters; fork clears the bit when it shares a page, and gives "
+                  "the child a copy instead when the exclusive page may be pinned. GUP pins only "
+                  "exclusive anonymous pages, unsharing first where needed."),
     "memcg": ("memcg", r"\bmemcgs?\b|\bmemory cgroups?\b",
               "Memory cgroup: a group of tasks whose memory is charged against a limit "
               "(`mem_cgroup_charge()`). A page fork copies early is charged to the parent's memcg; "
