@@ -41,7 +41,11 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python app.py", description="Start the cowviz web player.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
-    parser.add_argument("--scenarios", help="folder of scenario files (default: scenarios/)")
+    parser.add_argument("--scenarios", action="append", default=[], metavar="DIR",
+                        help="add a folder of scenario files beside the shipped ones, as its own section (repeatable)")
+    parser.add_argument("--library", metavar="DIR", help="use DIR instead of the shipped scenarios/ (for tests)")
+    parser.add_argument("--author", metavar="DIR",
+                        help="let the editor's Save write into DIR (without it nothing is written on the server)")
     parser.add_argument("--lab", action="store_true",
                         help="enable 'run on this machine' (runs real processes as this user; off by default)")
     parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
@@ -50,7 +54,16 @@ def main(argv=None) -> None:
                         help="let pages of this origin embed the player in a frame (repeatable)")
     production.add_arguments(parser)
     args = parser.parse_args(argv)
-    config = {"COWVIZ_SCENARIOS": os.path.abspath(args.scenarios)} if args.scenarios else {}
+    config = {"COWVIZ_SCENARIOS": os.path.abspath(args.library)} if args.library else {}
+    for folder in args.scenarios + ([args.author] if args.author else []):
+        if not os.path.isdir(folder):
+            parser.error(f"{folder}: no such folder")
+    extra = [os.path.abspath(f) for f in args.scenarios]
+    if args.author and os.path.abspath(args.author) not in extra:
+        extra.append(os.path.abspath(args.author))      # what the editor saves shows up in the library
+    config["COWVIZ_EXTRA_SCENARIOS"] = extra
+    if args.author:
+        config["COWVIZ_AUTHOR"] = os.path.abspath(args.author)
     config.update(production.config_from(args))
     try:
         config.update(security_config(args.host, args.allow_host, args.frame_ancestors))

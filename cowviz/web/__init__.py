@@ -14,6 +14,7 @@ from .sandbox import DEFAULT_LIMITS
 from .session import Session
 from .views import bp
 from .warm import Warmer
+from .editor import bp as editor_bp
 
 NAMESPACE = "/cowviz"
 
@@ -21,11 +22,12 @@ NAMESPACE = "/cowviz"
 def init_app(app, socketio) -> None:
     """Register the pages and the Socket.IO namespace, with the scenario library the app's config names."""
     app.config.setdefault("COWVIZ_LIMITS", dict(DEFAULT_LIMITS))
-    library = Library(app.config["COWVIZ_SCENARIOS"])
+    library = Library(app.config["COWVIZ_SCENARIOS"], app.config.get("COWVIZ_EXTRA_SCENARIOS", ()))
     frames = FrameSource()
     lab = _lab_runner() if app.config.get("COWVIZ_LAB") else None
     app.extensions["cowviz"] = {"library": library, "frames": frames}
     app.register_blueprint(bp)
+    app.register_blueprint(editor_bp)
     limits = app.config["COWVIZ_LIMITS"]
 
     def make_session():

@@ -1,8 +1,11 @@
 """The walkthroughs on disk: scenario files found, loaded, checked and run on demand, with caches.
 
 A walkthrough's name is its path under the scenario folder without `.yaml`
-(`01-fork-cow`, or `kernel/vmsplice` for one in a sub-folder).  The tutorial
-series is the files whose names start with two digits and a dash, in order.
+(`01-fork-cow`, or `kernel/vmsplice` for one in a sub-folder).  Folders added
+with `--scenarios DIR` come beside the shipped one, each as its own section:
+their names start with the folder's label (`lecture/my-case`).  Grouping comes
+from each file's own metadata: `series:` and `order:` (the tutorial is the
+shipped series `tutorial`), then `level:`; never from the file name.
 
 A file is re-read when its modification time changes, so a scenario author
 can edit a file and reload the page.  A run is a pure function of the file
@@ -18,10 +21,11 @@ from dataclasses import dataclass, field
 
 from ..eras import ERA_IDS
 from ..mm import InvariantError
-from ..scenario import Scenario, ScenarioError, load_scenario, run_scenario
+from ..scenario import Scenario, ScenarioError, load_scenario, parse_scenario, run_scenario
 from ..scenario.runner import Run
 
-SERIES = re.compile(r"\d\d-")
+TUTORIAL = "tutorial"       # the series the tutorial page walks through
+LEVELS = ("beginner", "intermediate", "advanced", "reference")
 NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\Z")
 
 
@@ -37,41 +41,137 @@ class Entry:
     mtime: int
     scenario: Scenario | None
     error: str | None
+    errors: tuple = ()             # the ScenarioErrors, each with line, col and message
+
+    section: str = ""              # "" for the shipped folder, else the label of a --scenarios folder
 
     @property
     def in_series(self) -> bool:
-        return bool(SERIES.match(os.path.basename(self.name)))
+        """Part of the tutorial: the shipped files whose `series:` is `tutorial`."""
+        return self.section == "" and self.scenario is not None and self.scenario.series == TUTORIAL
+
+    def sort_key(self) -> tuple:
+        s = self.scenario
+        if s is None:
+            return (1, 0, 0, self.name)
+        level = LEVELS.index(s.level) if s.level in LEVELS else len(LEVELS)
+        return (0, s.order if s.order is not None else 10**9, level, s.title.lower(), self.name)
+
+
+DRAFT = "draft:"            # names of drafts: scenario text sent by the editor, kept in memory only
+MAX_DRAFTS = 64
+MAX_DRAFT_BYTES = 256 * 1024
 
 
 class Library:
     """The scenario files under one folder, loaded lazily and re-read when they change."""
 
-    def __init__(self, folder: str):
+    def __init__(self, folder: str, extra=()):
         self.folder = os.path.abspath(folder)
+        # label -> folder, for each --scenarios folder added beside the shipped one
+        self.extra: dict[str, str] = {}
+        for f in extra:
+            f = os.path.abspath(f)
+            label = re.sub(r"[^A-Za-z0-9_.-]", "-", os.path.basename(f.rstrip(os.sep)) or "scenarios").lstrip(".-")
+            label = label or "scenarios"
+            base, n = label, 2
+            while label in self.extra or os.path.isdir(os.path.join(self.folder, label)):
+                label, n = f"{base}-{n}", n + 1
+            self.extra[label] = f
         self._lock = threading.Lock()
         self._entries: dict[str, Entry] = {}
         self._runs: dict[tuple, Prepared] = {}
+        self._drafts: dict[str, Entry] = {}
+
+    # -- drafts (the editor) ------------------------------------------------------------------
+
+    def draft(self, text, label: str = "draft.yaml") -> Entry:
+        """Check scenario text from the editor; the entry's name opens it like a file (`draft:<hash>`).
+
+        Content-addressed and kept in memory (the last MAX_DRAFTS): nothing is written anywhere."""
+        if not isinstance(text, str):
+            raise WebError("a draft is scenario text")
+        if len(text.encode("utf-8")) > MAX_DRAFT_BYTES:
+            raise WebError(f"the scenario is too long to preview (more than {MAX_DRAFT_BYTES // 1024} KiB)")
+        import hashlib
+        name = DRAFT + hashlib.sha256(f"{label}\0{text}".encode("utf-8")).hexdigest()[:24]
+        with self._lock:
+            have = self._drafts.get(name)
+        if have is not None:
+            return have
+        try:
+            scenario, error, errors = parse_scenario(text, label), None, []
+        except ScenarioError as e:
+            scenario, error, errors = None, str(e), e.errors
+        entry = Entry(name, label, 0, scenario, error, tuple(errors))
+        with self._lock:
+            self._drafts[name] = entry
+            while len(self._drafts) > MAX_DRAFTS:
+                old = next(iter(self._drafts))
+                del self._drafts[old]
+                for k in [k for k in self._runs if k[0] == old]:
+                    del self._runs[k]
+        return entry
 
     # -- files ------------------------------------------------------------------------------
 
-    def names(self) -> list[str]:
-        """Every scenario name under the folder, sorted (so the series comes in order)."""
+    def names(self, section: str | None = None) -> list[str]:
+        """Every scenario name (of one section: "" the shipped folder, or a --scenarios label), sorted."""
         out = []
-        if not os.path.isdir(self.folder):
-            return out
-        for root, dirs, files in os.walk(self.folder):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for f in files:
-                if f.endswith(".yaml") and not f.startswith("."):
-                    rel = os.path.relpath(os.path.join(root, f), self.folder)
-                    out.append(rel[:-len(".yaml")].replace(os.sep, "/"))
-        return sorted(out, key=lambda n: (n.count("/"), n))
+        for label, folder in [("", self.folder), *self.extra.items()]:
+            if section is not None and label != section:
+                continue
+            out += [f"{label}/{n}" if label else n for n in _yaml_names(folder)]
+        return out
+
+    def _path(self, name: str) -> tuple[str, str]:
+        """(section, path of the file) for a name."""
+        head, _, rest = name.partition("/")
+        if rest and head in self.extra:
+            return head, os.path.join(self.extra[head], *rest.split("/")) + ".yaml"
+        return "", os.path.join(self.folder, *name.split("/")) + ".yaml"
+
+    def stamp(self, name: str | None = None) -> str:
+        """Changes when a file (or, without a name, any file of the library) changes, appears or goes."""
+        import hashlib
+        names = [name] if name is not None else self.names()
+        h = hashlib.sha256()
+        for n in names:
+            try:
+                st = os.stat(self._path(n)[1])
+                h.update(f"{n}\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
+            except OSError:
+                h.update(f"{n}\0gone\n".encode())
+        return h.hexdigest()[:20]
+
+    def sections(self) -> list[dict]:
+        """The library page: per folder, its groups (a series, in order; then by level)."""
+        out = []
+        for label, folder in [("", self.folder), *self.extra.items()]:
+            entries = [self.entry(n) for n in self.names(label)]
+            groups: dict[str, list] = {}
+            for e in sorted(entries, key=Entry.sort_key):
+                s = e.scenario
+                key = (s.series if s is not None and s.series else None)
+                groups.setdefault(key, []).append(e)
+            named = [(k, v) for k, v in groups.items() if k is not None]
+            named.sort(key=lambda kv: (kv[0] != TUTORIAL, kv[0].lower()))
+            if None in groups:
+                named.append((None, groups[None]))
+            out.append({"label": label, "folder": folder, "groups": named})
+        return out
 
     def entry(self, name: str) -> Entry:
         """The scenario file `name`, loaded (or with its error).  Raises WebError if there is no such file."""
+        if isinstance(name, str) and name.startswith(DRAFT):
+            with self._lock:
+                have = self._drafts.get(name)
+            if have is None:
+                raise WebError("this draft is no longer on the server: edit it again to re-send it")
+            return have
         if not isinstance(name, str) or not NAME.match(name) or ".." in name.split("/"):
             raise WebError(f"unknown walkthrough {name!r}")
-        path = os.path.join(self.folder, *name.split("/")) + ".yaml"
+        section, path = self._path(name)
         try:
             mtime = os.stat(path).st_mtime_ns
         except OSError:
@@ -80,11 +180,12 @@ class Library:
             have = self._entries.get(name)
             if have is not None and have.mtime == mtime:
                 return have
+        error_obj = None
         try:
             scenario, error = load_scenario(path), None
         except ScenarioError as e:
-            scenario, error = None, str(e)
-        entry = Entry(name, path, mtime, scenario, error)
+            scenario, error, error_obj = None, str(e), e
+        entry = Entry(name, path, mtime, scenario, error, getattr(error_obj, "errors", ()), section)
         with self._lock:
             self._entries[name] = entry
         return entry
@@ -100,12 +201,20 @@ class Library:
         """Every scenario file, loaded, in name order."""
         return [self.entry(n) for n in self.names()]
 
-    def series(self) -> list[Entry]:
-        """The tutorial series: loadable files named NN-..., in order."""
-        return [e for e in self.entries() if e.in_series and e.scenario is not None]
+    def series(self, name: str | None = None) -> list[Entry]:
+        """The tutorial series in order; or, given a walkthrough's name, the series that one belongs to."""
+        if name is None:
+            return sorted((e for e in self.entries() if e.in_series), key=Entry.sort_key)
+        me = self.entry(name)
+        if me.scenario is None or not me.scenario.series:
+            return []
+        return sorted((e for e in (self.entry(n) for n in self.names(me.section))
+                       if e.scenario is not None and e.scenario.series == me.scenario.series), key=Entry.sort_key)
 
     def _display(self, error: str) -> str:
         # Show paths relative to the scenario folder: shorter, and no server layout in the page.
+        for label, folder in self.extra.items():
+            error = error.replace(folder + os.sep, label + "/")
         return error.replace(self.folder + os.sep, "")
 
     def error_text(self, entry: Entry) -> str | None:
@@ -140,6 +249,19 @@ class Library:
     def run(self, name: str, era: str) -> Run:
         """The scenario run under `era` (cached).  Raises WebError."""
         return self.prepared(name, era).run
+
+
+def _yaml_names(folder: str) -> list[str]:
+    out = []
+    if not os.path.isdir(folder):
+        return out
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for f in files:
+            if f.endswith(".yaml") and not f.startswith("."):
+                rel = os.path.relpath(os.path.join(root, f), folder)
+                out.append(rel[:-len(".yaml")].replace(os.sep, "/"))
+    return sorted(out, key=lambda n: (n.count("/"), n))
 
 
 @dataclass

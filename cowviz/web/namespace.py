@@ -80,3 +80,9 @@ class CowvizNamespace(Namespace):
 
     def on_lab(self, data=None):
         return self._handle("run_lab", data)
+
+    def on_draft(self, data=None):
+        return self._handle("draft", data)
+
+    def on_record(self, data=None):
+        return self._handle("record", data)

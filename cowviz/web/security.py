@@ -82,10 +82,13 @@ def check_frame_ancestors(sources) -> list[str]:
     return out
 
 
-def policy(frame_ancestors=()) -> str:
-    """The Content-Security-Policy: everything from this server only, no inline script or style."""
+def policy(frame_ancestors=(), script_hashes=()) -> str:
+    """The Content-Security-Policy: everything from this server only, no inline script or style.
+
+    `script_hashes` ('sha256-...') allow exactly those inline scripts: the editor page's import map."""
     ancestors = " ".join(frame_ancestors) if frame_ancestors else "'none'"
-    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    scripts = " ".join(["'self'", *script_hashes])
+    return (f"default-src 'self'; script-src {scripts}; style-src 'self'; img-src 'self' data:; "
             "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
             f"form-action 'self'; frame-ancestors {ancestors}")
 

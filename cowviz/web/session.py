@@ -171,6 +171,25 @@ class Session:
         return {"correct": correct, "revealed": True, "hint": None,
                 "pane": pane(run, step, frame_at, held=False, objects=prepared.objects)}
 
+    # -- the editor ----------------------------------------------------------------------------
+
+    def draft(self, data) -> dict:
+        """Check scenario text from the editor.  {text, label?} -> {draft, errors, step_lines, scenario}
+
+        `draft` names it for open/step/era like a walkthrough; nothing is written anywhere."""
+        from .editor import step_lines
+        data = _args(data, "text")
+        label = data.get("label") or "draft.yaml"
+        if not isinstance(label, str) or len(label) > 100:
+            raise WebError("label: a file name")
+        entry = self.library.draft(data["text"], label)
+        errors = [{"line": e.line, "col": e.col, "message": e.message} for e in entry.errors]
+        if entry.scenario is None and not errors:
+            errors = [{"line": 1, "col": 1, "message": entry.error or "the file does not load"}]
+        return {"draft": entry.name if entry.scenario is not None else None, "errors": errors,
+                "step_lines": step_lines(data["text"]),
+                "scenario": scenario_info(entry.name, entry.scenario) if entry.scenario is not None else None}
+
     # -- the sandbox ---------------------------------------------------------------------------
 
     def _sandbox_reply(self, **extra) -> dict:
@@ -220,6 +239,12 @@ class Session:
     def export(self, data) -> dict:
         self._need_sandbox()
         return {"filename": f"sandbox-{self.box.era}.yaml", "yaml": self.box.export_yaml()}
+
+    def record(self, data) -> dict:
+        """The session as a scenario with narration, questions and expectations.  {title?, summary?, eras?, steps?}"""
+        from .record import record_yaml
+        self._need_sandbox()
+        return {"filename": "recorded.yaml", "yaml": record_yaml(list(self.box.commands), self.box.era, _args(data))}
 
     # -- the live-kernel lab -----------------------------------------------------------------
 

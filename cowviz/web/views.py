@@ -29,11 +29,11 @@ def _eras_info() -> list:
 def _card(entry) -> dict:
     s = entry.scenario
     if s is None:
-        return {"name": entry.name, "error": _library().error_text(entry)}
+        return {"name": entry.name, "error": _library().error_text(entry), "edit": f"/edit/{entry.name}"}
     return {"name": entry.name, "title": s.title, "summary": render_narration(s.summary), "eras": list(s.eras),
             "level": s.level, "tags": list(s.tags), "steps": len(s.steps), "compare": list(s.compare),
             "asks": sum(1 for st in s.steps if st.ask is not None), "series": entry.in_series,
-            "number": int(entry.name[:2]) if entry.in_series else None,
+            "number": s.order if s.series else None, "edit": f"/edit/{entry.name}",
             "url": _play_url(entry.name, s)}
 
 
@@ -46,8 +46,41 @@ def _play_url(name: str, s) -> str:
 
 @bp.route("/")
 def library():
-    cards = [_card(e) for e in _library().entries()]
-    return render_template("library.html", page="library", cards=cards, eras=_eras_info())
+    sections = [{"label": s["label"], "groups": [{"title": _group_title(s["label"], g), "cards": [_card(e) for e in es]}
+                                                 for g, es in s["groups"]]}
+                for s in _library().sections()]
+    cards = [c for s in sections for g in s["groups"] for c in g["cards"]]
+    return render_template("library.html", page="library", cards=cards, sections=sections, eras=_eras_info())
+
+
+def _group_title(section: str, series: str | None) -> str:
+    if series == "tutorial" and not section:
+        return "Tutorial walkthroughs"
+    if series is None:
+        return "Reference scenarios" if not section else "Scenarios"
+    return series
+
+
+@bp.route("/stamp")
+def stamp():
+    """For pages that refresh when files change: the library's stamp, or one file's (with its text: ?text=1)."""
+    from flask import jsonify, request
+    name = request.args.get("name")
+    library = _library()
+    if name is None:
+        return jsonify(stamp=library.stamp())
+    try:
+        entry = library.entry(name)
+    except WebError as e:
+        return jsonify(error=str(e)), 404
+    out = {"stamp": library.stamp(name)}
+    if request.args.get("text") == "1":
+        try:
+            with open(entry.path, encoding="utf-8") as f:
+                out["text"] = f.read()
+        except (OSError, UnicodeDecodeError):
+            pass
+    return jsonify(out)
 
 
 @bp.route("/glossary")
@@ -71,7 +104,7 @@ def play(name):
         scenario = _library().scenario(name)
     except WebError as e:
         return render_template("error.html", page="error", message=str(e)), 404
-    series = [e.name for e in _library().series()]
+    series = [e.name for e in _library().series(name)]
     nxt = series[series.index(name) + 1] if name in series and series.index(name) + 1 < len(series) else None
     boot = {"page": "play", "name": name, "title": scenario.title, "eras": list(scenario.eras),
             "kernel": scenario.kernel, "compare": list(scenario.compare), "next": nxt,

@@ -8,6 +8,8 @@ import { eventList, resultLine } from "./narration.js";
 import { readSandboxUrl, writeSandboxUrl } from "./urlstate.js";
 import { initChrome } from "./settings.js";
 import { labButton } from "./lab.js";
+import { openRecorder } from "./record.js";
+import { decodeShare, encodeShare, fragmentCode } from "./share.js";
 
 const boot = bootData();
 const transport = new Transport();
@@ -170,13 +172,52 @@ $("#download").addEventListener("click", async () => {
 
 if (boot.lab) $("#lab-slot").append(labButton(transport, () => state.history.length));
 
+$("#record").addEventListener("click", () => {
+  if (!state.history.length) {
+    showError("Type some commands first: Record turns them into a scenario.");
+    return;
+  }
+  openRecorder({ transport, history: state.history, era: state.era, allEras: boot.all_eras });
+});
+$("#share").addEventListener("click", async () => {
+  $("#share-box").hidden = false;
+  try {
+    const code = await encodeShare(JSON.stringify({ era: state.era, commands: state.history }));
+    $("#share-url").value = `${location.origin}/sandbox#c=${code}`;
+    $("#share-note").textContent = "opens this session in a sandbox; nothing is stored on the server.";
+    $("#share-url").select();
+  } catch (e) {
+    $("#share-url").value = "";
+    $("#share-note").textContent = e.message;
+  }
+});
+
+// A shared session (#c=...): the link's commands, not this browser's saved ones.
+async function sharedSession() {
+  const code = fragmentCode("c");
+  if (code === null) return null;
+  try {
+    const data = JSON.parse(await decodeShare(code));
+    if (!data || !Array.isArray(data.commands) || !data.commands.every((c) => typeof c === "string")) {
+      throw new Error("this link is broken: it does not carry a list of commands");
+    }
+    return { era: typeof data.era === "string" ? data.era : null, commands: data.commands };
+  } catch (e) {
+    linkProblem = `${e instanceof SyntaxError ? "this link is broken: it does not carry a session" : e.message}. ` +
+      "Starting with an empty machine instead.";
+    return { era: null, commands: [] };
+  }
+}
+let linkProblem = null;
+const shared = await sharedSession();
+
 const sheet = $("#cheatsheet");
 boot.usage.forEach((u) => sheet.append(el("li", {}, el("code", {}, u))));
 
 transport.onConnect(async () => {
   // A reload or reconnect sends back the command list: the server replays it.
-  const have = state.started ? { era: state.era, commands: state.history } : saved();
-  const era = state.started ? state.era : readSandboxUrl().era || have.era || boot.default_era;
+  const have = state.started ? { era: state.era, commands: state.history } : shared || saved();
+  const era = state.started ? state.era : (shared && shared.era) || readSandboxUrl().era || have.era || boot.default_era;
   let reply = await request("sandbox", { era, commands: have.commands || [] });
   if (!reply.ok) {
     // A bad ?era= in the link: say so, and start under the default era instead.
@@ -188,6 +229,8 @@ transport.onConnect(async () => {
     state.started = true;
     markReady();
     if (reply.dropped && reply.dropped.length) showError(reply.dropped.join("\n"));
+    if (linkProblem) showError(linkProblem);
+    linkProblem = null;
   }
   void konsole;
 });

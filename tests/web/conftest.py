@@ -69,7 +69,7 @@ def start_server(scenarios: str = SCENARIOS, extra=()):
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("COWVIZ_LAB", None)
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--scenarios", scenarios, *extra],
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--library", scenarios, *extra],
                             cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
