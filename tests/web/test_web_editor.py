@@ -137,7 +137,7 @@ def test_record_then_file_then_run_gives_the_same_states_in_every_ticked_era():
     text = record_yaml(box.commands, box.era, meta)
     scenario = parse_scenario(text, "recorded.yaml")
     assert scenario.eras == ("5.9-rc", "5.9", "6.x") and scenario.kernel == "5.9"
-    assert scenario.steps[0].say == "Map two pages." and scenario.steps[3].ask.kind == "pick"
+    assert scenario.steps[0].say_for("5.9") == "Map two pages." and scenario.steps[3].ask.kind == "pick"
     assert scenario.steps[4].ask.answer_for("5.9") == "yes"
     # The RDMA regression: P no longer sees the DMA write under 5.9-rc only, so the expectation is per era.
     assert scenario.steps[6].expect == {"5.9-rc": "B", "5.9": "X", "6.x": "X"}
