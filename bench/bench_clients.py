@@ -294,7 +294,7 @@ class Server:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("COWVIZ_LAB", None)
         self.proc = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(self.port), "--scenarios", scenarios, *extra],
+            [sys.executable, "app.py", "--port", str(self.port), *extra],      # the shipped scenarios (= `scenarios`)
             cwd=app_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True)
         self.lines: list = []

@@ -72,6 +72,8 @@ class Library:
         self.extra: dict[str, str] = {}
         for f in extra:
             f = os.path.abspath(f)
+            if f == self.folder or f in self.extra.values():
+                continue                  # the shipped folder, or one given twice
             label = re.sub(r"[^A-Za-z0-9_.-]", "-", os.path.basename(f.rstrip(os.sep)) or "scenarios").lstrip(".-")
             label = label or "scenarios"
             base, n = label, 2

@@ -160,7 +160,7 @@ def start_run_sh(*args):
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("COWVIZ_LAB", None)
-    proc = subprocess.Popen(["./run.sh", "--port", str(port), "--scenarios", SCENARIOS, *args], cwd=ROOT, env=env,
+    proc = subprocess.Popen(["./run.sh", "--port", str(port), "--library", SCENARIOS, *args], cwd=ROOT, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
