@@ -56,6 +56,12 @@ function keep(text) {
 
 async function initialText() {
   const code = fragmentCode("s");
+  if (code === null && boot.page === "view") {
+    state.linkError = "This page plays a scenario sent as a link (/view#s=…), and this link carries none. " +
+      "Open a walkthrough from the library, or write one in the editor.";
+    showError(state.linkError);
+    return "";
+  }
   if (code !== null) {
     try {
       const text = await decodeShare(code);

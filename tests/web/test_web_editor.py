@@ -21,6 +21,12 @@ from cowviz.web.sandbox import Sandbox
 from tests.web.conftest import SCENARIOS, Sock
 
 
+NO_CODEMIRROR = pytest.mark.skipif(
+    not os.path.isdir(os.path.join(os.path.dirname(SCENARIOS), "..", "..", "node_modules", "codemirror")),
+    reason="CodeMirror is not installed in node_modules: run scripts/setup.sh (npm ci)")
+
+
+@NO_CODEMIRROR
 def test_the_editor_page_has_its_import_map_allowed_by_the_csp_hash(client):
     r = client.get("/edit/01-rdma")
     assert r.status_code == 200
@@ -41,6 +47,7 @@ def test_the_editor_page_has_its_import_map_allowed_by_the_csp_hash(client):
     assert "sha256" not in client.get("/").headers["Content-Security-Policy"]
 
 
+@NO_CODEMIRROR
 def test_only_the_editors_packages_are_served_from_node_modules(client):
     assert client.get("/npm/socket.io-client/dist/socket.io.esm.min.js").status_code == 404
     assert client.get("/npm/@codemirror/view/package.json").status_code == 404
