@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 
 from .eras import ERAS, resolve
@@ -82,6 +83,9 @@ def cmd_run(args) -> int:
         except InvariantError as e:
             print(f"{args.file}: INVARIANT BROKEN: {e}", file=sys.stderr)
             return 1
+        except ScenarioError as e:                 # past a run limit: a bad file
+            print(e, file=sys.stderr)
+            return 2
     if args.json:
         json.dump({"scenario": args.file, "title": scenario.title,
                    "runs": [run_to_json(r) for r in runs]}, sys.stdout, indent=1)
@@ -133,7 +137,14 @@ def _prog() -> str:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:
+        # `run ... | head`: the reader has what it wanted.  Point stdout at /dev/null so the
+        # interpreter's final flush does not complain, and exit as a closed pipe should.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 def main_exit() -> None:

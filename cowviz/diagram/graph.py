@@ -180,7 +180,13 @@ def _add_holder(g, h, side: str, plan) -> None:
         _edge(g, h.id, target, kind, key=kind, label="FOLL_PIN" if kind == "pin" else "FOLL_GET",
               cls=tuple(sorted(flags)))
     _node(g, h.id, "holder", side + "1", (), lines,
-          {"name": h.name, "kind": h.kind, "refs": [r._asdict() for r in h.refs]}, (h.kind,))
+          {"name": h.name, "kind": h.kind, "refs": _refs_json(h.refs)}, (h.kind,))
+
+
+def _refs_json(refs) -> list:
+    """The references as dicts; alike references (gup ... x2048) share one dict, made once."""
+    made: dict = {}
+    return [made[r] if r in made else made.setdefault(r, r._asdict()) for r in refs]
 
 
 def _tags(events) -> tuple:

@@ -30,9 +30,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..limits import MAX_DIGITS, LimitError, ascii_int, value_problem
+
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
-PAGE_REF = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)\[(-?\d+)\]\Z")
-COUNT = re.compile(r"x(\d+)\Z")
+# ASCII digits only, and few of them: int() would take Arabic-Indic digits and choke on 5,000 of them.
+PAGE_REF = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)\[(-?[0-9]{1,%d})\]\Z" % MAX_DIGITS)
+COUNT = re.compile(r"x([0-9]{1,%d})\Z" % MAX_DIGITS)
 MAX_PAGES = 1 << 20          # a VMA of at most 4 GiB
 MAX_COUNT = 1 << 20
 
@@ -235,17 +238,21 @@ class _Parser:
 
     def number(self, key: str, what: str, low: int, high: int) -> int:
         word, col = self._next(what)
-        if not word.isdigit():
-            raise CommandError(f"{self.op}: {what} must be a whole number, got '{word}'", col)
-        n = int(word)
-        if not low <= n <= high:
-            raise CommandError(f"{self.op}: {what} must be between {low} and {high}, got {n}", col)
+        if not (word.isascii() and word.isdigit()):
+            raise CommandError(f"{self.op}: {what} must be a whole number, got '{word[:40]}'", col)
+        try:
+            n = ascii_int(word, what, low, high)
+        except LimitError as e:
+            raise CommandError(f"{self.op}: {e}", col) from None
         self.fields[key] = n
         self.cols[key] = col
         return n
 
     def value(self) -> None:
         word, col = self._next("VALUE")
+        problem = value_problem(word)
+        if problem is not None:
+            raise CommandError(f"{self.op}: {problem}", col)
         self.fields["value"] = word
         self.cols["value"] = col
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from .. import limits
 from ..eras import ERA_IDS, resolve
 from .command import PAGE_REF, Command, CommandError, PageRef, parse_command, tokenize
 from .names import Names
@@ -126,8 +127,12 @@ class Scenario:
 def load_scenario(path: str) -> Scenario:
     """Read and check a scenario file.  Raises ScenarioError."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            data = f.read(limits.MAX_FILE_BYTES + 1)      # bounded: `check /dev/zero` must end
+        if len(data) > limits.MAX_FILE_BYTES:
+            raise ScenarioError(path, 1, 1, f"the file is larger than {limits.MAX_FILE_BYTES // 1024} KiB; "
+                                            "a scenario is a few KB")
+        text = data.decode("utf-8")
     except OSError as e:
         raise ScenarioError(path, 1, 1, f"cannot read the file: {e.strerror or e}") from None
     except UnicodeDecodeError as e:
@@ -225,7 +230,7 @@ class _Reader:
 
     def _read(self, text: str) -> Scenario:
         try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            root = limits.compose(text)      # bounded nesting: deep YAML is an error, not RecursionError
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -307,6 +312,8 @@ class _Reader:
     def steps(self, node, eras: tuple) -> tuple:
         if not isinstance(node, yaml.SequenceNode) or not node.value:
             raise self.error(node, "steps must be a non-empty list of steps (each with 'do:')")
+        if len(node.value) > limits.MAX_STEPS:
+            raise self.error(node.value[limits.MAX_STEPS], f"a scenario has at most {limits.MAX_STEPS} steps")
         names = Names()
         steps = []
         for n, item in enumerate(node.value, 1):

@@ -15,7 +15,8 @@ from ..mm.events import Event
 from ..mm.snapshot import Snapshot
 from ..mm.types import page_maybe_dma_pinned
 from .command import Command
-from .loader import Scenario, Step
+from ..limits import MAX_RUN_CELLS
+from .loader import Scenario, ScenarioError, Step
 
 
 @dataclass(frozen=True)
@@ -135,17 +136,31 @@ def _describe(pte, page) -> str:
     return f"maps {what}, {'writable' if pte.write else 'read-only'}"
 
 
-def run_commands(commands, era_id: str, check: bool = True, steps=None, scenario=None) -> Run:
-    """Run parsed commands (or a scenario's steps) on a fresh kernel of the era."""
-    k = new_kernel(era_id)
-    era = k.era.id
-    initial = take_snapshot(k)
-    results = []
-    for n, cmd in enumerate(commands, 1):
-        step = steps[n - 1] if steps is not None else None
+class LiveRun:
+    """A run that grows one command at a time on a live kernel (the sandbox; run_commands).
+
+    add() carries out one command and appends its StepResult; nothing is replayed.  A run of a
+    scenario file is bounded in total size (limits.MAX_RUN_CELLS: its snapshots summed over its
+    steps), so a long fork chain ends in RunLimitError instead of filling the memory.
+    """
+
+    def __init__(self, era_id: str, check: bool = True, max_cells: int | None = MAX_RUN_CELLS, source=None):
+        self.kernel = new_kernel(era_id)
+        self.era = self.kernel.era.id
+        self.check = check
+        self.initial = take_snapshot(self.kernel)
+        self.steps: list[StepResult] = []
+        self.max_cells = max_cells
+        self.cells = _cells(self.initial)
+        self.source = source            # the scenario, for where a RunLimitError points
+
+    def add(self, cmd: Command, step: Step | None = None) -> StepResult:
+        """Run one more command.  Raises InvariantError (the model is wrong) or RunLimitError."""
+        k, era = self.kernel, self.era
+        n = len(self.steps) + 1
         outcome, held, message = execute(k, cmd)
         events = tuple(k.take_events())
-        if check:
+        if self.check:
             problems = check_invariants(k)
             if problems:
                 raise InvariantError(f"step {n} ({cmd.text}) under {era} broke an invariant: "
@@ -160,6 +175,14 @@ def run_commands(commands, era_id: str, check: bool = True, steps=None, scenario
             if not held:
                 message = f"assertion failed: {cmd.text}: {message}"
         snap = take_snapshot(k)
+        if self.max_cells is not None:
+            self.cells += _cells(snap)
+            if self.cells > self.max_cells:
+                path = getattr(self.source, "path", None) or "<commands>"
+                raise RunLimitError(path, step.line if step is not None else 1, step.col if step is not None else 1,
+                                    f"step {n} ({cmd.text}): the run is too big: its states add up to more than "
+                                    f"{self.max_cells:,} objects (tasks, PTEs, references) over its steps; "
+                                    "split the scenario or let tasks exit")
         answer = None
         if step is not None and step.ask is not None:
             if step.ask.kind == "pick":
@@ -168,9 +191,30 @@ def run_commands(commands, era_id: str, check: bool = True, steps=None, scenario
                 answer = f"page:{pte.pfn}" if pte is not None else None
             else:
                 answer = step.ask.answer_for(era)
-        results.append(StepResult(n, cmd.text, outcome.output, outcome.error, ok, expected, message,
-                                  events, snap, step, answer))
-    return Run(scenario, era, initial, tuple(results))
+        result = StepResult(n, cmd.text, outcome.output, outcome.error, ok, expected, message,
+                            events, snap, step, answer)
+        self.steps.append(result)
+        return result
+
+    def run(self, scenario=None) -> Run:
+        return Run(scenario, self.era, self.initial, tuple(self.steps))
+
+
+class RunLimitError(ScenarioError):
+    """A run past limits.MAX_RUN_CELLS: a bad file, reported like one (where, and what)."""
+
+
+def _cells(snap: Snapshot) -> int:
+    return len(snap.tasks) + sum(len(v.ptes) for m in snap.mms for v in m.vmas) + \
+        sum(len(h.refs) for h in snap.holders)
+
+
+def run_commands(commands, era_id: str, check: bool = True, steps=None, scenario=None) -> Run:
+    """Run parsed commands (or a scenario's steps) on a fresh kernel of the era."""
+    live = LiveRun(era_id, check, source=scenario)
+    for n, cmd in enumerate(commands, 1):
+        live.add(cmd, steps[n - 1] if steps is not None else None)
+    return live.run(scenario)
 
 
 def run_scenario(scenario: Scenario, era_id: str | None = None, check: bool = True) -> Run:
@@ -179,5 +223,5 @@ def run_scenario(scenario: Scenario, era_id: str | None = None, check: bool = Tr
                         scenario.steps, scenario)
 
 
-__all__ = ["Event", "Run", "StepResult", "check_assert", "execute", "new_kernel", "run_commands",
+__all__ = ["Event", "LiveRun", "Run", "RunLimitError", "StepResult", "check_assert", "execute", "new_kernel", "run_commands",
            "run_scenario"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from .frames import FrameSource
 from .library import Library, WebError
 from .namespace import CowvizNamespace
+from .ordered import install as install_ordering
 from .security import install as install_security
 from .sandbox import DEFAULT_LIMITS
 from .session import Session
@@ -34,6 +35,7 @@ def init_app(app, socketio) -> None:
         return Session(library, frames, limits, lab)
     app.extensions["cowviz"]["warmer"] = Warmer(library, make_session)       # started by app.py main()
     socketio.on_namespace(CowvizNamespace(NAMESPACE, make_session, app.config.get("COWVIZ_MAX_CLIENTS")))
+    install_ordering(socketio.server)     # one connection's events in order; dropped when it leaves
     # Last, so the Host check and the security headers wrap the Socket.IO handshake too.
     install_security(app)
 

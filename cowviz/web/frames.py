@@ -2,16 +2,17 @@
 
 A walkthrough's frames come from layout_run(): the union layout of the whole
 run, so an object that persists keeps its place and the browser only fades
-and flashes.  The sandbox, whose future is unknown, has one SandboxLayouter
-per connection.  Frames travel as Frame.to_json().  Without Graphviz (or
+and flashes.  The sandbox, whose future is unknown, has one HistoryLayouter
+per connection (the union of its current history's states).  Frames travel as Frame.to_json().  Without Graphviz (or
 without the diagram package) frames are None and the page says why.
 """
 from __future__ import annotations
 
 try:
-    from ..diagram import GraphvizMissing, SandboxLayouter, layout_run
+    from ..diagram import GraphvizMissing, layout_run
+    from ..diagram.history import HistoryLayouter
 except ImportError:                       # the diagram package is not installed in this tree
-    layout_run = SandboxLayouter = None
+    layout_run = HistoryLayouter = None
 
     class GraphvizMissing(Exception):
         pass
@@ -71,23 +72,46 @@ class FrameSource:
 
 
 class SandboxFrames:
-    """The sandbox's frames: each new state is added to one SandboxLayouter, so objects move little."""
+    """The sandbox's diagram: the union layout of the states of its current history (HistoryLayouter).
+
+    The Sandbox tells it each state it adds (push), takes back (pop) or starts over with (reset),
+    so the drawing depends only on the history: typed line by line, restored at once after a
+    reload, or reached by an undo, the same history draws the same frame."""
 
     def __init__(self, era: str):
         self.era = era
-        self.layouter = SandboxLayouter(era, legend=False) if SandboxLayouter is not None else None
-        self._last_key = None
-        self._last = None
+        self.layouter = HistoryLayouter(era, legend=False) if HistoryLayouter is not None else None
+        self._json = None
+
+    def reset(self, era: str) -> None:
+        self.era = era
+        self.layouter = HistoryLayouter(era, legend=False) if HistoryLayouter is not None else None
+        self._json = None
+
+    def push(self, snapshot, events=(), caption: str = "") -> None:
+        if self.layouter is not None:
+            self.layouter.push(snapshot, events, caption)
+            self._json = None
+
+    def pop(self, last=None, before_last=None) -> None:
+        if self.layouter is not None:
+            self.layouter.pop(last, before_last)
+            self._json = None
+
+    def frame_json(self):
+        """The frame JSON of the last state (laid out now if the history changed), or None."""
+        if self.layouter is None:
+            return None
+        if self._json is None:
+            try:
+                frame = self.layouter.frame()
+            except GraphvizMissing as e:
+                raise WebError(str(e)) from None
+            self._json = wire_frame(frame) if frame is not None else None
+        return self._json
 
     def current(self, run):
         """A function step -> frame JSON that draws the run's last state (the only one the sandbox shows)."""
         last = len(run.steps)
-        snap = run.steps[-1].snapshot if run.steps else run.initial
-        events = run.steps[-1].events if run.steps else ()
-        if self.layouter is not None and self._last_key is not snap:
-            try:
-                self._last = wire_frame(self.layouter.add(snap, events))
-            except GraphvizMissing as e:
-                raise WebError(str(e)) from None
-            self._last_key = snap
-        return lambda i: self._last if i == last else None
+        frame = self.frame_json()
+        return lambda i: frame if i == last else None

@@ -29,12 +29,20 @@ def _yn(b) -> str:
     return "yes" if b else "no"
 
 
-def _grouped(items) -> list:
-    """Equal items counted, in first-seen order: a holder with 1023 equal references is one line."""
+def _grouped(items, key=lambda item: item) -> list:
+    """Equal items counted, in first-seen order: a holder with 1023 equal references is one line.
+
+    Items are compared by `key`, which must be small (ids and flags): keying by a snapshot tuple
+    that holds every reference would make each lookup as long as the state, and the whole O(n^2)."""
     counts: dict = {}
+    first: dict = {}
     for item in items:
-        counts[item] = counts.get(item, 0) + 1
-    return list(counts.items())
+        k = key(item)
+        if k not in counts:
+            counts[k] = 0
+            first[k] = item
+        counts[k] += 1
+    return [(first[k], n) for k, n in counts.items()]
 
 
 class Inspector:
@@ -56,6 +64,10 @@ class Inspector:
                 if pte is not None:
                     self.mapped_by.setdefault(pte.pfn, []).append((v, i, pte))
         self.holders_of: dict[str, list] = {}
+        self.filed: dict[str, list] = {}          # anon_vma id -> ids of the pages filed there
+        for p in snap.pages:
+            if p.anon_vma:
+                self.filed.setdefault(p.anon_vma, []).append(p.id)
         for h in snap.holders:
             for r in h.refs:
                 self.holders_of.setdefault(r.page, []).append((h, r))
@@ -193,7 +205,7 @@ class Inspector:
         if p.anon_vma:
             links.append(["anon_vma", p.anon_vma])
         links += self._mapping_links(p.pfn)
-        for (h, r), n in _grouped(self.holders_of.get(ident, [])):
+        for (h, r), n in _grouped(self.holders_of.get(ident, []), key=lambda hr: (hr[0].id, hr[1])):
             how = ("pin" if r.pin else "GUP reference") + (f" × {n}" if n > 1 else "")
             fields.append([f"held by {h.name}", how + (", write" if r.write else "") + (", longterm" if r.longterm else ""),
                            f"taken through {r.task} {r.vma}[{r.index}]"])
@@ -223,7 +235,7 @@ class Inspector:
         a = self.anon_vmas.get(ident)
         if a is None:
             return None
-        pages = [p.id for p in self.snap.pages if p.anon_vma == ident]
+        pages = self.filed.get(ident, [])
         fields = [["root", a.root, "the oldest ancestor; its lock guards the whole tree"],
                   ["parent", a.parent, None],
                   ["refcount", a.refcount, None],
@@ -273,10 +285,9 @@ class Inspector:
                              "found": (v.id in tree) if p.kind == "anon" else None})
         visited = []
         if av is not None:
+            mapping = {v.id for v, _, _ in self.mapped_by.get(p.pfn, [])}
             for vid in av.vmas:
-                v = self.vmas.get(vid)
-                maps = v is not None and any(q is not None and q.pfn == p.pfn for q in v.ptes)
-                visited.append({"vma": vid, "maps": maps})
+                visited.append({"vma": vid, "maps": vid in mapping})
         if p.kind == "zero":
             note = "The zero page is special: the rmap never tracks it, so nothing is found by a walk."
         elif p.kind != "anon":

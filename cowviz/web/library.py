@@ -240,6 +240,8 @@ class Library:
             run = run_scenario(scenario, era)
         except InvariantError as e:
             raise WebError(f"the model broke an invariant running '{name}' under {era}: {e}") from None
+        except ScenarioError as e:                       # past a run limit
+            raise WebError(f"walkthrough '{name}' cannot be run: {self._display(str(e))}") from None
         prepared = Prepared(name, scenario, run, [None] * (len(run.steps) + 1))
         with self._lock:
             # Forget runs of older versions of the same file.

@@ -12,6 +12,7 @@ from flask import request
 from flask_socketio import ConnectionRefusedError, Namespace
 
 from .library import WebError
+from .sandbox import Cancelled
 from .session import Session
 
 log = logging.getLogger(__name__)
@@ -26,18 +27,32 @@ class CowvizNamespace(Namespace):
         self.max_clients = max_clients        # refuse connects past this many (None: no limit)
         self.sessions: dict[str, Session] = {}
 
-    def _handle(self, method: str, data) -> dict:
+    def _handle(self, method: str, data, extra=()) -> dict:
         session = self.sessions.get(request.sid)
         if session is None:
             return {"ok": False, "error": "not connected; reload the page"}
+        if extra:
+            return {"ok": False, "error": f"'{request.event['message']}' takes one argument (a JSON object), "
+                                          f"got {1 + len(extra)}"}
         try:
             with session.lock:
+                if session.gone.is_set():
+                    return {"ok": False, "error": "the connection has closed"}
                 return {"ok": True, **getattr(session, method)(data)}
         except WebError as e:
             return {"ok": False, "error": str(e)}
+        except Cancelled:
+            return {"ok": False, "error": "the connection has closed"}
         except Exception:                                 # a bug: log it, answer without a traceback
             log.exception("%s failed", method)
             return {"ok": False, "error": f"the server failed on '{method}' (a bug; it is in the server log)"}
+
+    def trigger_event(self, event, *args):
+        # An event with no handler gets an answer too (a client waiting for its acknowledgement
+        # would otherwise wait until its timeout).
+        if event not in ("connect", "disconnect") and not hasattr(self, "on_" + (event or "")):
+            return {"ok": False, "error": f"unknown event {str(event)[:40]!r}"}
+        return super().trigger_event(event, *args)
 
     def on_connect(self, auth=None):
         if self.max_clients is not None and len(self.sessions) >= self.max_clients:
@@ -46,43 +61,45 @@ class CowvizNamespace(Namespace):
         self.sessions[request.sid] = self.make_session()
 
     def on_disconnect(self, reason=None):
-        self.sessions.pop(request.sid, None)
+        session = self.sessions.pop(request.sid, None)
+        if session is not None:
+            session.gone.set()             # work it asked for stops at its next check
 
-    def on_open(self, data=None):
-        return self._handle("open", data)
+    def on_open(self, data=None, *extra):
+        return self._handle("open", data, extra)
 
-    def on_step(self, data=None):
-        return self._handle("goto", data)
+    def on_step(self, data=None, *extra):
+        return self._handle("goto", data, extra)
 
-    def on_era(self, data=None):
-        return self._handle("set_eras", data)
+    def on_era(self, data=None, *extra):
+        return self._handle("set_eras", data, extra)
 
-    def on_answer(self, data=None):
-        return self._handle("answer", data)
+    def on_answer(self, data=None, *extra):
+        return self._handle("answer", data, extra)
 
-    def on_sandbox(self, data=None):
-        return self._handle("sandbox", data)
+    def on_sandbox(self, data=None, *extra):
+        return self._handle("sandbox", data, extra)
 
-    def on_command(self, data=None):
-        return self._handle("command", data)
+    def on_command(self, data=None, *extra):
+        return self._handle("command", data, extra)
 
-    def on_undo(self, data=None):
-        return self._handle("undo", data)
+    def on_undo(self, data=None, *extra):
+        return self._handle("undo", data, extra)
 
-    def on_reset(self, data=None):
-        return self._handle("reset", data)
+    def on_reset(self, data=None, *extra):
+        return self._handle("reset", data, extra)
 
-    def on_complete(self, data=None):
-        return self._handle("complete", data)
+    def on_complete(self, data=None, *extra):
+        return self._handle("complete", data, extra)
 
-    def on_export(self, data=None):
-        return self._handle("export", data)
+    def on_export(self, data=None, *extra):
+        return self._handle("export", data, extra)
 
-    def on_lab(self, data=None):
-        return self._handle("run_lab", data)
+    def on_lab(self, data=None, *extra):
+        return self._handle("run_lab", data, extra)
 
-    def on_draft(self, data=None):
-        return self._handle("draft", data)
+    def on_draft(self, data=None, *extra):
+        return self._handle("draft", data, extra)
 
-    def on_record(self, data=None):
-        return self._handle("record", data)
+    def on_record(self, data=None, *extra):
+        return self._handle("record", data, extra)

@@ -1,37 +1,96 @@
-"""The sandbox: commands typed one at a time, kept as a list, replayed to give every state.
+"""The sandbox: commands typed one at a time on a live kernel, kept as a list to replay.
 
-State is the era plus the command list; any state is a deterministic replay
-of that list, which is how undo, an era switch and a reconnect work.  Each
-line is checked against the names the earlier lines created (Names) and
-against the sandbox's size limits before it runs; a line that fails either
+State is the era plus the command list; any state is a deterministic replay of that list, which
+is how undo, an era switch and a reconnect work.  A new command runs on the session's live
+kernel (LiveRun): nothing is replayed for it.  Undo and an era switch replay the list once; a
+restore runs its lines once, in order.  Each line is checked against the names the earlier lines
+created (Names) and against the sandbox's size limits before it runs; a line that fails either
 check changes nothing and is answered with `console:1:COL: message`.
+
+Memory is bounded by the history: only the last two states keep their snapshot and events (the
+pane shows the last one), older steps keep their result; the diagram is the union layout of the
+states of the current history (SandboxFrames), so an undone command leaves nothing behind.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 
 import yaml
 
+from ..eras import resolve
+from ..limits import MAX_LINE
 from ..mm import InvariantError
-from ..scenario import Names, ScenarioError, parse_console_line, run_commands
+from ..scenario import Names, ScenarioError, parse_console_line
 from ..scenario.command import COMMANDS, COUNT, GRAMMAR, USAGE, tokenize
-from ..scenario.runner import Run
+from ..scenario.runner import LiveRun, Run
 from .library import WebError, check_era
 
-# Big enough for every walkthrough's story, small enough that the diagram
-# stays readable on a projector and a replay stays instant.
-DEFAULT_LIMITS = {"tasks": 6, "vmas": 4, "pages": 16, "commands": 200, "count": 2048}
+# Big enough for every walkthrough's story, small enough that the diagram stays readable on a
+# projector and every reply stays quick: `refs` bounds the references held at once (gup/pin/vmsplice),
+# `line` the length of a console line.
+DEFAULT_LIMITS = {"tasks": 6, "vmas": 4, "pages": 16, "commands": 200, "count": 2048, "refs": 4096,
+                  "line": MAX_LINE}
+
+
+class Cancelled(Exception):
+    """The client left: the work it asked for was dropped."""
+
+
+def sandbox_era(era) -> str:
+    """An era id, or an alias such as `latest`; WebError otherwise."""
+    if isinstance(era, str) and resolve(era) is not None:
+        return resolve(era)
+    return check_era(era)
 
 
 class Sandbox:
-    """One learner's sandbox: an era, the commands so far and their run."""
+    """One learner's sandbox: an era, the commands so far and their run on a live kernel."""
 
-    def __init__(self, era: str, limits: dict | None = None):
-        self.era = check_era(era)
+    def __init__(self, era: str, limits: dict | None = None, view=None):
+        self.era = sandbox_era(era)
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
+        self.view = view                  # SandboxFrames (push/pop/reset) or None
         self.commands: list = []
         self.names = Names()
-        self.run: Run = run_commands([], self.era)
+        self._start(self.era)
+
+    def _start(self, era: str) -> None:
+        self.live = LiveRun(era, max_cells=None)
+        self._run = None
+        if self.view is not None:
+            self.view.reset(era)
+            self.view.push(self.live.initial, (), "")
+
+    @property
+    def run(self) -> Run:
+        if self._run is None:
+            self._run = self.live.run()
+        return self._run
+
+    def _add(self, cmd) -> None:
+        """Run one command on the live kernel (the caller checked it)."""
+        try:
+            step = self.live.add(cmd)
+        except InvariantError as e:
+            # The kernel is in a state the model should never reach: rebuild it without this command.
+            self._replay(self.commands, self.era)
+            raise WebError(f"console:1:1: the model broke an invariant (a bug in cowviz, please report it): {e}") \
+                from None
+        self._run = None
+        if self.view is not None:
+            self.view.push(step.snapshot, step.events, step.command)
+        steps = self.live.steps
+        if len(steps) > 2:       # only the last two states are ever drawn again (an undo needs both)
+            steps[-3] = dataclasses.replace(steps[-3], snapshot=None, events=())
+
+    def _replay(self, commands: list, era: str, cancelled=None) -> None:
+        """Run `commands` from the start under `era`, once, and show the result."""
+        self._start(era)
+        for cmd in commands:
+            if cancelled is not None and cancelled():
+                raise Cancelled()
+            self._add(cmd)
 
     # -- changing the list ------------------------------------------------------------------
 
@@ -39,6 +98,9 @@ class Sandbox:
         """Check one console line and run it.  Raises WebError("console:1:COL: ...") and changes nothing then."""
         if not isinstance(text, str):
             raise WebError("console:1:1: a command must be text")
+        if len(text) > self.limits["line"]:
+            raise WebError(f"console:1:{self.limits['line'] + 1}: sandbox limit: a line has at most "
+                           f"{self.limits['line']} characters (this one has {len(text)})")
         if "\n" in text or "\r" in text:
             raise WebError("console:1:1: one command per line")
         if len(self.commands) >= self.limits["commands"]:
@@ -52,9 +114,9 @@ class Sandbox:
         if cmd is None:
             raise WebError("console:1:1: the line is empty (type a command, or 'help' is in the list below)")
         self._check_limits(cmd, trial)
-        commands = self.commands + [cmd]
-        run = self._replay(commands, self.era)
-        self.commands, self.names, self.run = commands, trial, run
+        self._add(cmd)
+        self.commands.append(cmd)
+        self.names = trial
 
     def _check_limits(self, cmd, names: Names) -> None:
         lim = self.limits
@@ -72,14 +134,11 @@ class Sandbox:
                 refuse("vma", f"at most {lim['vmas']} VMAs per process; munmap one first")
         if cmd.op == "gup" and cmd.count > lim["count"]:
             refuse("count", f"at most x{lim['count']} references in one gup")
-
-    @staticmethod
-    def _replay(commands: list, era: str) -> Run:
-        try:
-            return run_commands(commands, era)
-        except InvariantError as e:
-            raise WebError(f"console:1:1: the model broke an invariant (a bug in cowviz, please report it): {e}") \
-                from None
+        if cmd.op in ("gup", "pin", "vmsplice"):
+            held = sum(len(h.refs) for h in self.live.kernel.holders.values())
+            if held + (cmd.count if cmd.op == "gup" else 1) > lim["refs"]:
+                refuse("count" if cmd.op == "gup" and "count" in cmd.cols else "task",
+                       f"at most {lim['refs']} page references held at once ({held} now); unpin or pipe-read first")
 
     def undo(self) -> str:
         """Drop the last command; returns its text.  WebError when there is nothing to undo."""
@@ -90,28 +149,44 @@ class Sandbox:
         names = Names()
         for c in commands:
             names.apply(c)
-        self.run = self._replay(commands, self.era)
+        # The kernel cannot run backwards: replay the rest once, and take the state out of the view.
+        live = LiveRun(self.era, max_cells=None)
+        for c in commands:
+            live.add(c)
+        if self.view is not None:
+            states = [(live.initial, ())] + [(s.snapshot, s.events) for s in live.steps]
+            self.view.pop(states[-1], states[-2] if len(states) > 1 else None)
+        self.live, self._run = live, None
+        for i in range(len(live.steps) - 2):
+            live.steps[i] = dataclasses.replace(live.steps[i], snapshot=None, events=())
         self.commands, self.names = commands, names
         return last.text
 
     def reset(self) -> None:
-        self.commands, self.names, self.run = [], Names(), run_commands([], self.era)
+        self.commands, self.names = [], Names()
+        self._start(self.era)
 
-    def set_era(self, era: str) -> None:
-        era = check_era(era)
-        self.run = self._replay(self.commands, era)
+    def set_era(self, era: str, cancelled=None) -> None:
+        era = sandbox_era(era)
+        self._replay(self.commands, era, cancelled)
         self.era = era
 
-    def restore(self, texts) -> list[str]:
-        """Replay a saved list of command lines (a reload).  Returns the errors of lines that were dropped."""
+    def restore(self, texts, cancelled=None) -> list[str]:
+        """Run a saved list of command lines (a reload), once, in order.  Returns the errors of lines that
+        were dropped.  `cancelled()` is asked between lines: true when the client has left (Cancelled)."""
         if not isinstance(texts, list):
             raise WebError("commands must be a list of lines")
         errors = []
         for n, text in enumerate(texts[: self.limits["commands"]], 1):
+            if cancelled is not None and cancelled():
+                raise Cancelled()
             try:
                 self.apply(text)
             except WebError as e:
                 errors.append(f"saved line {n} dropped: {e}")
+        if len(texts) > self.limits["commands"]:
+            errors.append(f"saved lines {self.limits['commands'] + 1}-{len(texts)} dropped: "
+                          f"sandbox limit: at most {self.limits['commands']} commands")
         return errors
 
     # -- reading ----------------------------------------------------------------------------

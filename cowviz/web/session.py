@@ -54,6 +54,9 @@ class Session:
         self.step = 0
         self.box: Sandbox | None = None
         self.layouter = None
+        self.gone = threading.Event()     # set when the client disconnects: its queued work is dropped
+        self._rev = 0                     # sandbox replies sent (a page names the one it has to get deltas)
+        self._sent = None                 # (rev, history length, objects) of the last sandbox reply
 
     # -- the player ----------------------------------------------------------------------------
 
@@ -121,8 +124,8 @@ class Session:
         if self.mode == "sandbox":
             eras = data["eras"]
             era = eras[0] if isinstance(eras, list) and len(eras) == 1 else eras
-            self.box.set_era(era)
-            self.layouter = self.frames.sandbox(self.box.era)
+            self.box.set_era(era, cancelled=self.gone.is_set)
+            self._sent = None
             return self._sandbox_reply()
         self._need_play()
         scenario = self.library.scenario(self.name)
@@ -192,13 +195,30 @@ class Session:
 
     # -- the sandbox ---------------------------------------------------------------------------
 
-    def _sandbox_reply(self, **extra) -> dict:
+    def _sandbox_reply(self, data=None, **extra) -> dict:
+        """The sandbox state; as a delta (only what changed) when the request names the `rev` it has."""
         n = len(self.box.run.steps)
         p = pane(self.box.run, n, self.layouter.current(self.box.run), held=False,
                  intro="<p>An empty machine. Type a command below, e.g. <code>mmap P buf 4</code>.</p>")
-        return {"mode": "sandbox", "era": self.box.era, "history": self.box.history,
-                "results": [s.result for s in self.box.run.steps],
-                "limits": self.box.limits, "panes": [p], **extra}
+        history, results = self.box.history, [s.result for s in self.box.run.steps]
+        base = self._sent
+        self._rev += 1
+        self._sent = (self._rev, len(history), p["objects"])
+        reply = {"mode": "sandbox", "era": self.box.era, "rev": self._rev, "history": history,
+                 "results": results, "limits": self.box.limits, "panes": [p], **extra}
+        have = data.get("rev") if isinstance(data, dict) else None
+        if base is None or have is None or have != base[0] or isinstance(have, bool):
+            return reply
+        # The page has the state of reply `have`: send only what changed since (docs/web.md "Deltas").
+        k = min(base[1], len(history))
+        old = base[2]
+        changed = {i: e for i, e in p["objects"].items() if old.get(i) != e}
+        removed = [i for i in old if i not in p["objects"]]
+        dp = {key: v for key, v in p.items() if key != "objects"}
+        dp["objects_delta"] = {"changed": changed, "removed": removed}
+        reply.update(base=have, length=len(history), **{"from": k}, history=history[k:], results=results[k:],
+                     panes=[dp])
+        return reply
 
     def _need_sandbox(self):
         if self.mode != "sandbox":
@@ -207,28 +227,30 @@ class Session:
     def sandbox(self, data) -> dict:
         """Start the sandbox, or restore one (a reload).  {era?, commands?}"""
         data = _args(data)
-        box = Sandbox(data.get("era", "5.9"), self.limits)
-        errors = box.restore(data.get("commands", []))
+        view = self.frames.sandbox("5.9")
+        box = Sandbox(data.get("era", "5.9"), self.limits, view=view)
+        errors = box.restore(data.get("commands", []), cancelled=self.gone.is_set)
         self.mode, self.box, self.name, self.eras, self.step = "sandbox", box, None, [box.era], 0
-        self.layouter = self.frames.sandbox(box.era)
+        self.layouter = view
+        self._sent = None
         return self._sandbox_reply(dropped=errors)
 
     def command(self, data) -> dict:
-        """Run one console line.  {text}"""
+        """Run one console line.  {text, rev?}"""
         self._need_sandbox()
         data = _args(data, "text")
         self.box.apply(data["text"])
-        return self._sandbox_reply()
+        return self._sandbox_reply(data)
 
     def undo(self, data) -> dict:
         self._need_sandbox()
         undone = self.box.undo()
-        return self._sandbox_reply(undone=undone)
+        return self._sandbox_reply(data, undone=undone)
 
     def reset(self, data) -> dict:
         self._need_sandbox()
         self.box.reset()
-        self.layouter = self.frames.sandbox(self.box.era)
+        self._sent = None
         return self._sandbox_reply()
 
     def complete(self, data) -> dict:

@@ -19,7 +19,7 @@ const SAVE_KEY = "cowviz.sandbox.v1";
 // Lines typed before the sandbox is set up on the server wait for it.
 let markReady;
 const ready = new Promise((resolve) => { markReady = resolve; });
-const state = { era: null, history: [], results: [], pane: null, started: false, selected: null };
+const state = { era: null, history: [], results: [], pane: null, started: false, selected: null, rev: null, objects: {} };
 
 const stage = $("#stage");
 const paneRoot = el("section", { class: "pane", "aria-label": "the machine" },
@@ -58,9 +58,22 @@ function save() {
 // Apply a server reply that carries the sandbox state; resolves when the animation has ended.
 async function apply(reply) {
   state.era = reply.era;
-  state.history = reply.history;
-  state.results = reply.results;
-  state.pane = reply.panes[0];
+  const p0 = reply.panes[0];
+  if (reply.base !== undefined && reply.base === state.rev) {
+    // A delta (docs/web.md "Deltas"): the lines from `from` on, and the inspector entries that changed.
+    state.history = state.history.slice(0, reply.from).concat(reply.history);
+    state.results = state.results.slice(0, reply.from).concat(reply.results);
+    const objects = { ...state.objects };
+    for (const id of p0.objects_delta.removed) delete objects[id];
+    Object.assign(objects, p0.objects_delta.changed);
+    p0.objects = objects;
+  } else {
+    state.history = reply.history;
+    state.results = reply.results;
+  }
+  state.rev = reply.rev;
+  state.objects = p0.objects;
+  state.pane = p0;
   save();
   writeSandboxUrl(state.era);
   renderEraControls();
@@ -138,7 +151,7 @@ const konsole = new Console({
   onRestore: (text) => showConsoleError(lastError, text),
   onRun: async (text) => {
     await ready;
-    const reply = await transport.request("command", { text });
+    const reply = await transport.request("command", { text, rev: state.rev });
     if (!reply.ok) {
       // Nothing changed on the server; say where the line is wrong (the console puts it back).
       lastError = reply.error;
@@ -152,7 +165,7 @@ const konsole = new Console({
   },
 });
 
-$("#undo").addEventListener("click", () => request("undo", {}));
+$("#undo").addEventListener("click", () => request("undo", { rev: state.rev }));
 $("#reset").addEventListener("click", () => {
   if (!state.history.length || window.confirm("Start again from an empty machine?")) request("reset", {});
 });

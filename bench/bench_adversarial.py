@@ -1,0 +1,312 @@
+"""Worst cases under the sandbox limits: adversarial inputs against a real server, one class at a time.
+
+    .venv/bin/python bench/bench_adversarial.py [--root TREE] [--budget SECONDS] [--only CLASS,...]
+
+Starts `python app.py --port N` of TREE (default: this checkout) the way a user does, drives it
+through real Socket.IO connections (python-socketio over WebSocket), and prints per input class
+the worst reply time, the server's RSS (now and its peak) and, where it applies, how long the
+server stays slow for everybody else.  Every class is within the documented sandbox limits
+(docs/web.md); a class that does not finish within --budget seconds is reported as such.
+Run it against an older tree (e.g. a `git worktree` of an earlier commit) to compare.
+
+Classes:
+  gup-restore-leave  4 clients each send one `sandbox` restore of 40 lines (`mmap P buf 16` and
+                     39 x `gup P buf[0] as d x2048`) and disconnect at once; a bystander steps a
+                     walkthrough meanwhile (its worst `step`), and we wait for the server to calm down
+  gup-restore        the same restore by one client that waits for its reply
+  command-undo       200 cycles of `command` (gup ... x2048) + `undo` in one session
+  session-200        one session typing 200 ordinary commands (p95 and worst `command` reply),
+                     then an era switch and a restore of the same 200 lines at once
+  big-lines          40 console lines of 900 KB (`write P buf[0] <900 KB>`): reply time and size
+  cli-fork-chain     `python -m cowviz run` of a 1000-step fork/exit chain: time, peak RSS, exit code
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NS = "/cowviz"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) of a process, in MB."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "VmHWM"):
+                out[k] = int(v.split()[0]) / 1024
+    return out.get("VmRSS", 0.0), out.get("VmHWM", 0.0)
+
+
+class Server:
+    def __init__(self, root: str):
+        import requests
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        python = os.path.join(HERE, ".venv", "bin", "python")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("COWVIZ_LAB", None)
+        self.proc = subprocess.Popen([python, "app.py", "--port", str(self.port)], cwd=root, env=env,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise SystemExit("the server did not start")
+
+    def rss(self):
+        return rss_mb(self.proc.pid)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def client(server: Server):
+    import socketio
+    c = socketio.Client(reconnection=False)
+    c.connect(server.url, namespaces=[NS], transports=["websocket"], wait_timeout=30)
+    return c
+
+
+def timed(c, event, data, timeout):
+    t = time.perf_counter()
+    reply = c.call(event, data, namespace=NS, timeout=timeout)
+    return time.perf_counter() - t, reply
+
+
+def reply_size(reply) -> int:
+    return len(json.dumps(reply))
+
+
+GUP40 = ["mmap P buf 16"] + ["gup P buf[0] as d x2048"] * 39
+
+
+def session_lines(n: int = 200) -> list[str]:
+    """n ordinary sandbox lines within the limits: map, fork, write, pin, unpin, read, vmsplice, exit..."""
+    head = ["mmap P buf 8", "fork P C", "mmap P sh 4 shared"]
+    body = ["write P buf[0] A", "write C buf[0] B", "read P buf[1]", "pin P buf[2] as nic write longterm",
+            "fork P D", "write D buf[2] X", "dma-write nic Z", "read C buf[2]", "unpin nic",
+            "gup P buf[3] as dev x64", "write P buf[3] Q", "vmsplice C buf[0] PIPE", "write C buf[0] R",
+            "pipe-read PIPE", "exit D", "write P sh[0] S", "fork P D", "write D sh[0] T", "read D buf[4]",
+            "mprotect P buf ro", "mprotect P buf rw", "exit D"]
+    out = list(head)
+    i = 0
+    while len(out) < n:
+        k = i // len(body)
+        out.append(body[i % len(body)].replace("nic", f"nic{k}").replace("PIPE", f"pipe{k}").replace("dev ", f"dev{k} ")
+                   .replace("pipe-read", "pipe-read"))
+        i += 1
+    return out[:n]
+
+
+def cls_gup_restore(server, budget):
+    c = client(server)
+    try:
+        dt, reply = timed(c, "sandbox", {"era": "5.9", "commands": GUP40}, budget)
+        return {"worst_reply_s": round(dt, 3), "ok": reply.get("ok"), "reply_kb": reply_size(reply) // 1024,
+                "dropped": len(reply.get("dropped") or [])}
+    finally:
+        c.disconnect()
+
+
+def cls_gup_restore_leave(server, budget):
+    by = client(server)
+    timed(by, "open", {"name": "01-fork-and-cow", "eras": ["5.9"]}, 60)
+    leavers = []
+    for _ in range(4):
+        c = client(server)
+        c.emit("sandbox", {"era": "5.9", "commands": GUP40}, namespace=NS)
+        leavers.append(c)
+    time.sleep(0.3)
+    for c in leavers:
+        c.disconnect()
+    worst, steps, peak = 0.0, [], 0.0
+    start = time.monotonic()
+    calm_since = None
+    calm_at = None
+    i = 0
+    # Step the bystander until 3 s in a row are fast (< 50 ms), or the budget ends.
+    while time.monotonic() - start < budget:
+        i += 1
+        try:
+            dt, _ = timed(by, "step", {"step": i % 8}, budget)
+        except Exception:
+            dt = budget
+        steps.append(dt)
+        worst = max(worst, dt)
+        peak = max(peak, server.rss()[0])
+        now = time.monotonic()
+        if dt < 0.05:
+            calm_since = calm_since or now
+            if now - calm_since >= 3:
+                calm_at = calm_since - start
+                break
+        else:
+            calm_since = None
+        time.sleep(0.05)
+    by.disconnect()
+    return {"bystander_worst_step_s": round(worst, 3),
+            "bystander_p95_step_s": round(statistics.quantiles(steps, n=20)[-1], 3) if len(steps) > 20 else None,
+            "slow_for_s": round(calm_at, 1) if calm_at is not None else f">{budget}", "rss_peak_mb": round(peak)}
+
+
+def cls_command_undo(server, budget):
+    c = client(server)
+    worst, t0 = 0.0, time.monotonic()
+    try:
+        timed(c, "sandbox", {"era": "5.9", "commands": ["mmap P buf 16"]}, 60)
+        done = 0
+        for _ in range(200):
+            if time.monotonic() - t0 > budget:
+                break
+            dt, _ = timed(c, "command", {"text": "gup P buf[0] as d x2048"}, budget)
+            worst = max(worst, dt)
+            dt, _ = timed(c, "undo", {}, budget)
+            worst = max(worst, dt)
+            done += 1
+        return {"cycles": done, "worst_reply_s": round(worst, 3), "total_s": round(time.monotonic() - t0, 1)}
+    finally:
+        c.disconnect()
+
+
+def cls_session_200(server, budget):
+    c = client(server)
+    times, sizes, t0 = [], [], time.monotonic()
+    lines = session_lines()
+    try:
+        timed(c, "sandbox", {"era": "5.9"}, 60)
+        for line in lines:
+            if time.monotonic() - t0 > budget:
+                break
+            dt, reply = timed(c, "command", {"text": line, "delta": True}, budget)
+            times.append(dt)
+            sizes.append(reply_size(reply))
+        era_dt, _ = timed(c, "era", {"eras": ["6.x"]}, budget)
+        c2 = client(server)
+        restore_dt, reply = timed(c2, "sandbox", {"era": "5.9", "commands": lines}, budget)
+        c2.disconnect()
+        q = statistics.quantiles(times, n=20)
+        return {"commands": len(times), "p95_reply_s": round(q[-1], 3), "worst_reply_s": round(max(times), 3),
+                "last_reply_kb": sizes[-1] // 1024, "total_s": round(sum(times), 1),
+                "era_switch_s": round(era_dt, 3), "restore_200_s": round(restore_dt, 3)}
+    finally:
+        c.disconnect()
+
+
+def cls_big_lines(server, budget):
+    c = client(server)
+    worst, biggest, refused, t0 = 0.0, 0, 0, time.monotonic()
+    try:
+        timed(c, "sandbox", {"era": "5.9", "commands": ["mmap P buf 1"]}, 60)
+        value = "V" * (900 * 1024)
+        for _ in range(40):
+            if time.monotonic() - t0 > budget:
+                break
+            dt, reply = timed(c, "command", {"text": f"write P buf[0] {value}"}, budget)
+            worst = max(worst, dt)
+            biggest = max(biggest, reply_size(reply))
+            refused += not reply.get("ok")
+        return {"worst_reply_s": round(worst, 3), "biggest_reply_kb": biggest // 1024, "refused": refused}
+    finally:
+        c.disconnect()
+
+
+def cls_cli_fork_chain(root, budget):
+    lines = ["title: fork chain", "summary: a long chain", "kernel: '5.9'", "steps:", "  - do: mmap P buf 16"]
+    for i in range(1000):
+        lines.append(f"  - do: fork P C{i}" if i % 2 == 0 else f"  - do: exit C{i - 1}")
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write("\n".join(lines) + "\n")
+    python = os.path.join(HERE, ".venv", "bin", "python")
+    t = time.perf_counter()
+    try:
+        done = subprocess.run([python, "-m", "cowviz", "run", f.name], cwd=root, capture_output=True, timeout=budget)
+        rc = done.returncode
+        err = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+    except subprocess.TimeoutExpired:
+        rc, err = "timeout", [""]
+    finally:
+        os.unlink(f.name)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"exit": rc, "seconds": round(time.perf_counter() - t, 2), "peak_rss_mb": round(peak),
+            "stderr_tail": err[0][:120]}
+
+
+CLASSES = {"gup-restore": cls_gup_restore, "gup-restore-leave": cls_gup_restore_leave,
+           "command-undo": cls_command_undo, "session-200": cls_session_200, "big-lines": cls_big_lines}
+
+
+def run_class(root, name, budget):
+    """One class on a fresh server (so RSS numbers are that class's own)."""
+    if name == "cli-fork-chain":
+        return cls_cli_fork_chain(root, budget)
+    server = Server(root)
+    try:
+        before = server.rss()[0]
+        result: dict = {}
+        error: list = []
+
+        def go():
+            try:
+                result.update(CLASSES[name](server, budget))
+            except Exception as e:          # a timeout or a dropped connection is a result too
+                error.append(f"{type(e).__name__}: {e}"[:160])
+
+        th = threading.Thread(target=go, daemon=True)
+        th.start()
+        th.join(budget + 30)
+        if th.is_alive():
+            error.append(f"did not finish within {budget} s")
+        rss, hwm = server.rss()
+        result.update(rss_before_mb=round(before), rss_after_mb=round(rss), rss_peak_mb=round(max(hwm, result.get("rss_peak_mb", 0))),
+                      rss_growth_mb=round(rss - before))
+        if error:
+            result["error"] = error[0]
+        return result
+    finally:
+        server.stop()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--root", default=HERE, help="the cowviz tree whose app.py to start (default: this one)")
+    ap.add_argument("--budget", type=float, default=120, help="seconds allowed per class (default 120)")
+    ap.add_argument("--only", help="comma-separated classes")
+    args = ap.parse_args(argv)
+    names = args.only.split(",") if args.only else [*CLASSES, "cli-fork-chain"]
+    root = os.path.abspath(args.root)
+    commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    print(f"# bench_adversarial: tree {root} at {commit}, budget {args.budget:.0f} s per class", flush=True)
+    for name in names:
+        t = time.monotonic()
+        r = run_class(root, name, args.budget)
+        print(f"{name:<18} {json.dumps(r)}  ({time.monotonic() - t:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Events of one connection run in order, one at a time; those still queued when it leaves are dropped.
+
+python-socketio runs each event in a new thread of its own (async_handlers), so two events sent
+back to back by one page can finish in either order: 60 `command` events in a row came out with
+lines swapped.  Running them in the connection's receive loop instead (async_handlers=False)
+would keep the order but stop the loop from noticing that the client left while a long request
+runs.  So: each connection gets a FIFO, filled in arrival order by the receive loop, and one
+worker task that empties it; other connections are not held up, the receive loop stays free
+(a disconnect is seen at once and sets the session's `gone`, which long work checks), and an
+event still queued when its connection is gone is never run.
+
+    install(socketio.server)      once, after the SocketIO object has its server
+
+This replaces Server._handle_event (python-socketio, pinned in requirements.txt) with a version
+that queues; with async_handlers off (Flask-SocketIO's test client turns it off) it is not used.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+
+
+def install(server) -> None:
+    original = server._handle_event
+    queues: dict = {}
+    lock = threading.Lock()
+
+    def run(eio_sid, namespace, id, data):
+        # What python-socketio's _handle_event does, without its thread: look the client up now,
+        # so an event of a connection that has gone meanwhile is dropped.
+        namespace = namespace or "/"
+        sid = server.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is None or not server.manager.is_connected(sid, namespace):
+            return
+        server._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+
+    def worker(eio_sid):
+        while True:
+            with lock:
+                q = queues[eio_sid]
+                if not q:
+                    del queues[eio_sid]
+                    return
+                item = q.popleft()
+            try:
+                run(eio_sid, *item)
+            except Exception:                      # pragma: no cover - the namespace answers every error
+                server.logger.exception("event handler failed")
+
+    def handle_event(eio_sid, namespace, id, data):
+        if not server.async_handlers:
+            return original(eio_sid, namespace, id, data)
+        with lock:
+            q = queues.get(eio_sid)
+            start = q is None
+            if start:
+                q = queues[eio_sid] = collections.deque()
+            q.append((namespace, id, data))
+        if start:
+            server.start_background_task(worker, eio_sid)
+
+    server._handle_event = handle_event
