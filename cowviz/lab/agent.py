@@ -43,13 +43,18 @@ import sys
 import threading
 import time
 
+from ..limits import value_problem
 from . import linux
 
 MAX_MESSAGE = 1 << 16
 
 
 def encode_value(value: str) -> bytes:
-    """The bytes a write of `value` stores at the start of the page."""
+    """The bytes a write of `value` stores at the start of the page.  ValueError (the model's
+    message, cowviz.limits.value_problem) for a value the model would refuse: never past the page."""
+    problem = value_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value.encode() + b"\0"
 
 

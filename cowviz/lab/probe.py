@@ -18,6 +18,7 @@ import os
 import re
 
 from ..eras import ERA_IDS, resolve
+from ..limits import value_problem
 from ..scenario import CommandError, Names, load_scenario, run_commands
 from . import linux
 from .machine import Deadline, Done, LabError, Machine, Skip
@@ -113,6 +114,11 @@ def check_limits(commands) -> None:
     """Refuse a scenario that would map, fork or pin more than a probe may.  Raises LabLimitError."""
     if len(commands) > MAX_STEPS:
         raise LabLimitError(f"the scenario has {len(commands)} steps; the lab runs at most {MAX_STEPS}")
+    for n, c in enumerate(commands, 1):
+        # What a page cannot hold as the model writes it, refused with the model's own words.
+        problem = value_problem(c.value) if c.value is not None else None
+        if problem is not None:
+            raise LabLimitError(f"step {n} ({c.text[:60]}): {c.op}: {problem}")
     pages = sum(c.pages for c in commands if c.op == "mmap")
     if pages > MAX_PAGES:
         raise LabLimitError(f"the scenario maps {pages} pages ({pages * 4 // 1024} MiB) in all; the lab "

@@ -14,6 +14,7 @@ immutable values).
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -26,6 +27,7 @@ from ..scenario.runner import Run
 
 TUTORIAL = "tutorial"       # the series the tutorial page walks through
 LEVELS = ("beginner", "intermediate", "advanced", "reference")
+log = logging.getLogger(__name__)
 NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\Z")
 
 
@@ -187,6 +189,9 @@ class Library:
             scenario, error = load_scenario(path), None
         except ScenarioError as e:
             scenario, error, error_obj = None, str(e), e
+        except Exception as e:       # a bug in the loader: the file is listed as broken, the site works
+            log.exception("loading %s failed", path)
+            scenario, error = None, f"{path}:1:1: the file could not be read ({type(e).__name__}; a bug in cowviz)"
         entry = Entry(name, path, mtime, scenario, error, getattr(error_obj, "errors", ()), section)
         with self._lock:
             self._entries[name] = entry

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 
+from ..limits import LimitError, ascii_int
 from .frames import FrameSource
 from .library import Library, WebError, check_era
 from .markdown import render_markdown
@@ -30,13 +31,12 @@ def _args(data, *required) -> dict:
     return data
 
 
-def _int(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise WebError(f"{what} must be a whole number, got {value!r}")
+def _int(value, what: str, low: int = 0, high: int = 10 ** 9) -> int:
+    """A whole number from an event: an int, or plain ASCII digits (not '٣', '³' or 5,000 digits)."""
     try:
-        return int(value)
-    except ValueError:
-        raise WebError(f"{what} must be a whole number, got {value!r}") from None
+        return ascii_int(value, what, low, high)
+    except LimitError as e:
+        raise WebError(str(e)) from None
 
 
 class Session:

@@ -6,6 +6,7 @@ import os
 from flask import Blueprint, abort, current_app, render_template, send_from_directory
 
 from ..eras import ERAS
+from ..limits import MAX_DIGITS, LimitError, ascii_int
 from ..scenario.command import USAGE
 from .library import WebError
 from .glossary import render_narration
@@ -128,13 +129,18 @@ def export(name, fmt):
         scenario = library.scenario(name)
         era = request.args.get("era", scenario.kernel)
         prepared = library.prepared(name, era)
-        step = request.args.get("step", "0")
-        if not step.isdigit() or int(step) > len(prepared.run.steps):
-            raise WebError(f"step {step!r} is out of range: this walkthrough has steps 0-{len(prepared.run.steps)}")
-        frame = current_app.extensions["cowviz"]["frames"].frame_object(prepared, int(step))
+        total = len(prepared.run.steps)
+        try:
+            step = ascii_int(request.args.get("step", "0"), "step", 0, 10 ** MAX_DIGITS)
+        except LimitError as e:           # not a plain number: a bad request
+            return (f"{e} (this walkthrough has steps 0-{total})\n", 400,
+                    {"Content-Type": "text/plain; charset=utf-8"})
+        if step > total:
+            raise WebError(f"step {step} is out of range: this walkthrough has steps 0-{total}")
+        frame = current_app.extensions["cowviz"]["frames"].frame_object(prepared, step)
     except WebError as e:
         return str(e) + "\n", 404, {"Content-Type": "text/plain; charset=utf-8"}
-    filename = f"{name.replace('/', '-')}-{era}-step{int(step):02d}.{fmt}"
+    filename = f"{name.replace('/', '-')}-{era}-step{step:02d}.{fmt}"
     headers = {"Content-Disposition": f'inline; filename="{filename}"'}
     if fmt == "svg":
         return frame.to_svg(), 200, {**headers, "Content-Type": "image/svg+xml; charset=utf-8"}
