@@ -16,6 +16,7 @@ from concurrent.futures import Future
 INSTALL_HINT = ("Graphviz 'dot' was not found: install it (Debian/Ubuntu: apt-get install graphviz; "
                 "macOS: brew install graphviz) or set COWVIZ_DOT to the dot program")
 CACHE_SIZE = 512
+CACHE_BYTES = 64 << 20        # what the cached DOT texts and outputs may hold in all
 TIMEOUT = 60
 
 
@@ -47,8 +48,10 @@ def find_dot() -> str:
 class _Cache:
     """A bounded LRU of finished results plus the runs in flight, behind one lock."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, max_bytes: int = CACHE_BYTES):
         self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0           # the size of what is cached: keys' text and the results
         self.lock = threading.Lock()
         self.done: OrderedDict = OrderedDict()
         self.running: dict = {}
@@ -75,15 +78,25 @@ class _Cache:
         with self.lock:
             del self.running[key]
             self.done[key] = value
+            self.bytes += _weight(key, value)
             self.runs += 1
-            while len(self.done) > self.size:
-                self.done.popitem(last=False)
+            while len(self.done) > self.size or (self.bytes > self.max_bytes and len(self.done) > 1):
+                old_key, old_value = self.done.popitem(last=False)
+                self.bytes -= _weight(old_key, old_value)
         future.set_result(value)
         return value
 
     def clear(self) -> None:
         with self.lock:
             self.done.clear()
+            self.bytes = 0
+
+
+def _weight(key, value) -> int:
+    """Roughly the bytes an entry holds: its key's strings and its result."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return sum(len(k) for k in parts if isinstance(k, (str, bytes))) + \
+        (len(value) if isinstance(value, (bytes, str)) else 0)
 
 
 CACHE = _Cache(CACHE_SIZE)

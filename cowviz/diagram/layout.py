@@ -177,6 +177,8 @@ def _pt(text: str, ox: float, oy: float) -> tuple:
 
 _geometry_cache: dict = {}
 _geometry_lock = threading.Lock()
+GEOMETRY_BYTES = 32 << 20     # the parsed layouts kept, by the size of their DOT texts (a fair measure)
+_geometry_bytes = [0]
 
 
 def layout(union) -> tuple[Geometry, str]:
@@ -188,8 +190,11 @@ def layout(union) -> tuple[Geometry, str]:
     if geom is None:
         geom = parse_layout(data, union)
         with _geometry_lock:
-            if len(_geometry_cache) > 256:
+            if len(_geometry_cache) > 256 or _geometry_bytes[0] + 2 * len(text) > GEOMETRY_BYTES:
                 _geometry_cache.clear()
+                _geometry_bytes[0] = 0
+            if text not in _geometry_cache:
+                _geometry_bytes[0] += 2 * len(text)
             _geometry_cache[text] = geom
     return geom, text
 

@@ -121,9 +121,14 @@ class CommandError(Exception):
     """A command that does not parse or names something unknown; `col` is 1-based."""
 
     def __init__(self, message: str, col: int = 1):
+        # A quoted word of thousands of characters is shown by its start: the column says where it is.
+        message = _LONG_QUOTE.sub(lambda m: f"'{m.group(1)}...'", message)
         super().__init__(message)
         self.message = message
         self.col = col
+
+
+_LONG_QUOTE = re.compile(r"'([^'\n]{40})[^'\n]{20,}'")
 
 
 @dataclass(frozen=True)

@@ -38,3 +38,13 @@ def test_cache_is_bounded():
     for i in range(10):
         cache.get(i, lambda i=i: i)
     assert len(cache.done) == 3 and cache.runs == 10
+
+
+def test_cache_is_bounded_in_bytes():
+    """Finding (issue 14): 512 entries of a big drawing held 274 MB; the cache is capped in bytes too."""
+    cache = graphviz._Cache(512, max_bytes=10_000)
+    for i in range(50):
+        cache.get(("x" * 1000 + str(i), "json", ()), lambda: b"y" * 1000)
+    assert cache.bytes <= 10_000 and 1 <= len(cache.done) <= 5 and cache.runs == 50
+    cache.clear()
+    assert cache.bytes == 0
