@@ -18,7 +18,7 @@ Classes:
   session-200        one session typing 200 ordinary commands (p95 and worst `command` reply),
                      then an era switch and a restore of the same 200 lines at once
   big-lines          40 console lines of 900 KB (`write P buf[0] <900 KB>`): reply time and size
-  cli-fork-chain     `python -m cowviz run` of a 1000-step fork/exit chain: time, peak RSS, exit code
+  cli-fork-chain     `python -m cowviz run` of a 1000-step fork chain: time, peak RSS, exit code
 """
 from __future__ import annotations
 
@@ -199,13 +199,16 @@ def cls_session_200(server, budget):
     times, sizes, t0 = [], [], time.monotonic()
     lines = session_lines()
     try:
-        timed(c, "sandbox", {"era": "5.9"}, 60)
+        _, reply = timed(c, "sandbox", {"era": "5.9"}, 60)
+        rev = reply.get("rev")           # a tree with delta replies (docs/web.md "Deltas") names its replies
         for line in lines:
             if time.monotonic() - t0 > budget:
                 break
-            dt, reply = timed(c, "command", {"text": line, "delta": True}, budget)
+            dt, reply = timed(c, "command", {"text": line, "rev": rev}, budget)
+            rev = reply.get("rev")
             times.append(dt)
             sizes.append(reply_size(reply))
+        rss_session = server.rss()[0]
         era_dt, _ = timed(c, "era", {"eras": ["6.x"]}, budget)
         c2 = client(server)
         restore_dt, reply = timed(c2, "sandbox", {"era": "5.9", "commands": lines}, budget)
@@ -213,6 +216,7 @@ def cls_session_200(server, budget):
         q = statistics.quantiles(times, n=20)
         return {"commands": len(times), "p95_reply_s": round(q[-1], 3), "worst_reply_s": round(max(times), 3),
                 "last_reply_kb": sizes[-1] // 1024, "total_s": round(sum(times), 1),
+                "rss_at_200_mb": round(rss_session),
                 "era_switch_s": round(era_dt, 3), "restore_200_s": round(restore_dt, 3)}
     finally:
         c.disconnect()
@@ -237,24 +241,36 @@ def cls_big_lines(server, budget):
 
 
 def cls_cli_fork_chain(root, budget):
-    lines = ["title: fork chain", "summary: a long chain", "kernel: '5.9'", "steps:", "  - do: mmap P buf 16"]
-    for i in range(1000):
-        lines.append(f"  - do: fork P C{i}" if i % 2 == 0 else f"  - do: exit C{i - 1}")
+    return {"1000_steps": _fork_chain(root, budget, 1000), "499_steps": _fork_chain(root, budget, 499)}
+
+
+def _fork_chain(root, budget, n):
+    """An n-step fork chain (each child forks the next; nobody exits), run by the CLI under a 4 GB
+    address-space cap so that a tree without the run limit cannot take the machine down."""
+    lines = ["title: fork chain", "summary: a long chain", "kernel: '5.9'", "steps:", "  - do: mmap P buf 16",
+             "  - do: fork P C0"]
+    lines += [f"  - do: fork C{i} C{i + 1}" for i in range(n - 2)]
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write("\n".join(lines) + "\n")
     python = os.path.join(HERE, ".venv", "bin", "python")
+    cap = 4 << 30
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
     t = time.perf_counter()
     try:
-        done = subprocess.run([python, "-m", "cowviz", "run", f.name], cwd=root, capture_output=True, timeout=budget)
+        done = subprocess.run([python, "-m", "cowviz", "run", f.name], cwd=root, capture_output=True, timeout=budget,
+                              preexec_fn=limit)
         rc = done.returncode
         err = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
     except subprocess.TimeoutExpired:
         rc, err = "timeout", [""]
     finally:
         os.unlink(f.name)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024     # the largest child so far
     return {"exit": rc, "seconds": round(time.perf_counter() - t, 2), "peak_rss_mb": round(peak),
-            "stderr_tail": err[0][:120]}
+            "stderr_tail": err[0][-160:]}
 
 
 CLASSES = {"gup-restore": cls_gup_restore, "gup-restore-leave": cls_gup_restore_leave,
