@@ -199,6 +199,8 @@ class Sandbox:
         """Completions for the word at the end of `text`: {"start", "candidates", "usage"}."""
         if not isinstance(text, str):
             raise WebError("complete: text must be a string")
+        if len(text) > self.limits["line"]:
+            raise WebError(f"complete: sandbox limit: a line has at most {self.limits['line']} characters")
         return complete_line(text, self.names)
 
     def export_yaml(self) -> str:
