@@ -174,6 +174,14 @@ def test_the_pages_say_the_lab_is_off(client):
         assert json.loads(boot.group(1))["lab"] is False
 
 
+def test_authoring_writes_are_off_without_author(client, tmp_path):
+    r = client.post("/edit/save", json={"name": "x", "text": "title: t\nsteps:\n  - do: mmap P b 1\n"})
+    assert r.status_code == 403 and r.get_json()["ok"] is False and "--author" in r.get_json()["error"]
+    app = create_app({"TESTING": True, "COWVIZ_SCENARIOS": SCENARIOS, "COWVIZ_AUTHOR": str(tmp_path)})
+    r = app.test_client().post("/edit/save", json={"name": "x", "text": "title: t\nsteps:\n  - do: mmap P b 1\n"})
+    assert r.status_code == 200 and (tmp_path / "x.yaml").exists()
+
+
 def test_no_route_writes(client):
     for path in ["/", "/tutorial", "/sandbox", "/play/01-rdma", "/export/01-rdma.svg", "/static/js/settings.js"]:
         for method in (client.post, client.put, client.delete, client.patch):
