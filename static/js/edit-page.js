@@ -394,6 +394,8 @@ if (boot.page === "view") {
   $("#open-editor").href = `/edit${location.hash}`;
   $("#save").hidden = true;
   $("#share").hidden = true;
+  $("#follow-cursor").hidden = true;
+  state.follow = false; // no editor, so no cursor: the arrows step
   document.querySelector(".file-name").hidden = true;
 }
 

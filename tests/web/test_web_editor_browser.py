@@ -129,6 +129,11 @@ def test_completion_offers_commands_and_the_files_own_names(page):
     expect(page.locator(".cm-tooltip-autocomplete")).to_contain_text("pipe-read")
     page.keyboard.type("n P ")
     expect(page.locator(".cm-tooltip-autocomplete")).to_contain_text("buf[0]")      # from `mmap P buf 1` above
+    # Era ids where an era goes, from the server's registry.
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+Home")
+    page.keyboard.type("kernel: 5.9")
+    expect(page.locator(".cm-tooltip-autocomplete")).to_contain_text("5.9-rc")
 
 
 def test_era_switch_and_comparison_in_the_preview(page):
