@@ -227,6 +227,7 @@ async function open(eras, step) {
 
 async function goto(step) {
   if (!state.draft) return;
+  state.step = step; // at once: a second click before this step is drawn goes on from it
   const reply = await transport.request("step", { step, reveal: true });
   if (!reply.ok) {
     showError(reply.error);
