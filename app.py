@@ -32,7 +32,9 @@ def create_app(config=None) -> Flask:
     # threading: simple-websocket gives real WebSockets without eventlet or gevent.  Production mode
     # (app.py --production) uses gevent, with the same simple-websocket.
     # TextPacket: cowviz sends only JSON text, so no packet is searched for binary parts.
-    socketio = SocketIO(app, async_mode=app.config.get("COWVIZ_ASYNC_MODE", "threading"), serializer=TextPacket)
+    socketio = SocketIO(app, async_mode=app.config.get("COWVIZ_ASYNC_MODE", "threading"), serializer=TextPacket,
+                        # A message queue (Redis) lets several processes share rooms and broadcasts (docs/deploy.md).
+                        message_queue=app.config.get("COWVIZ_MESSAGE_QUEUE"))
     init_app(app, socketio)
     return app
 
@@ -53,6 +55,8 @@ def main(argv=None) -> None:
     parser.add_argument("--frame-ancestors", action="append", default=[], metavar="ORIGIN",
                         help="let pages of this origin embed the player in a frame (repeatable)")
     production.add_arguments(parser)
+    parser.add_argument("--message-queue", metavar="redis://HOST:PORT/DB",
+                        help="share classroom rooms with other processes through this Redis (docs/deploy.md)")
     args = parser.parse_args(argv)
     config = {"COWVIZ_SCENARIOS": os.path.abspath(args.library)} if args.library else {}
     for folder in args.scenarios + ([args.author] if args.author else []):
@@ -69,6 +73,8 @@ def main(argv=None) -> None:
         config.update(security_config(args.host, args.allow_host, args.frame_ancestors))
     except ValueError as e:
         parser.error(str(e))
+    if args.message_queue:
+        config["COWVIZ_MESSAGE_QUEUE"] = args.message_queue
     if args.lab:
         config["COWVIZ_LAB"] = True
     app = create_app(config)

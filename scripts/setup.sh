@@ -1,13 +1,17 @@
 #!/bin/sh
 # Set up everything cowviz needs on a fresh machine; safe to run again.
 #   scripts/setup.sh           for running the app (Graphviz, Python packages, the socket.io client)
-#   scripts/setup.sh --tests   also for the tests (Debian's chromium for the browser tests)
+#   scripts/setup.sh --tests   also for the tests (Debian's chromium for the browser tests; redis-server
+#                              and nginx for the multi-process room tests)
 set -e
 cd "$(dirname "$0")/.."
 
 want=""
 command -v dot >/dev/null 2>&1 || [ -n "$COWVIZ_DOT" ] || want="$want graphviz"
 [ "$1" = "--tests" ] && [ ! -x /usr/bin/chromium ] && want="$want chromium"
+# The multi-process room tests start a real Redis and nginx (docs/deploy.md).
+[ "$1" = "--tests" ] && ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ] && want="$want redis-server"
+[ "$1" = "--tests" ] && ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ] && want="$want nginx"
 command -v npm >/dev/null 2>&1 || want="$want npm"
 if [ -n "$want" ]; then
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -5,6 +5,7 @@
     steps:
       - do: write P buf[0] A          # one command
         say: Markdown narration       # or {5.7,5.8: text, 5.9-rc: ..., 5.9,6.x: ...}
+        notes: Markdown presenter notes (shown only to a classroom room's presenter)
         expect: A                     # or {5.9-rc: B, 5.9: C}
         ask: {question, choices, answer, explain}  or  {question, pick: page, of: P buf[0], explain}
 
@@ -32,7 +33,7 @@ from .narration import read_say
 
 TOP_KEYS = ("title", "summary", "eras", "kernel", "steps", "level", "tags", "references", "compare", "series",
             "order", "shows")
-STEP_KEYS = ("do", "say", "expect", "ask")
+STEP_KEYS = ("do", "say", "expect", "ask", "notes")
 ASK_KEYS = ("question", "choices", "answer", "explain", "pick", "of")
 NAME_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 ALL = "*"          # key of an expectation or answer that holds for every era
@@ -83,6 +84,7 @@ class Step:
     say: dict | None = None         # era id or ALL -> Markdown narration (cowviz/scenario/narration.py)
     expect: dict | None = None      # era id or ALL -> expected result
     ask: Ask | None = None
+    notes: str | None = None        # presenter notes: only a room's presenter sees them
 
     def say_for(self, era: str) -> str | None:
         """The narration of this step under the era (None if the step has none)."""
@@ -336,10 +338,12 @@ class _Reader:
         expect = self.attempt(lambda: self.per_era(fields["expect"][1], f"step {n} 'expect'", eras)) \
             if "expect" in fields else None
         ask = self.attempt(lambda: self.ask(fields["ask"][1], n, eras, names)) if "ask" in fields else None
+        notes = self.attempt(lambda: self.text(fields["notes"][1], f"step {n} 'notes'", empty_ok=True)) \
+            if "notes" in fields else None
         if cmd is None:
             return None
         line, col = _position(do_node)
-        return Step(n, line, col, cmd, say, expect, ask)
+        return Step(n, line, col, cmd, say, expect, ask, notes)
 
     def command(self, do_node, n: int, names: Names) -> Command:
         line_text = self.text(do_node, f"step {n} 'do'")

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from .frames import FrameSource
 from .library import Library, WebError
+from .classroom import bp as rooms_bp
 from .namespace import CowvizNamespace
 from .ordered import install as install_ordering
 from .security import install as install_security
+from .rooms import MemoryStore, RedisStore, Rooms
 from .sandbox import DEFAULT_LIMITS
 from .session import Session
 from .views import bp
@@ -26,15 +28,20 @@ def init_app(app, socketio) -> None:
     library = Library(app.config["COWVIZ_SCENARIOS"], app.config.get("COWVIZ_EXTRA_SCENARIOS", ()))
     frames = FrameSource()
     lab = _lab_runner() if app.config.get("COWVIZ_LAB") else None
-    app.extensions["cowviz"] = {"library": library, "frames": frames}
+    # Classroom rooms (docs/classroom.md): in this process, or in Redis when processes share a message queue.
+    queue = app.config.get("COWVIZ_MESSAGE_QUEUE")
+    rooms = Rooms(RedisStore(queue) if queue else MemoryStore(), app.config.get("COWVIZ_ROOMS"))
+    app.extensions["cowviz"] = {"library": library, "frames": frames, "rooms": rooms}
     app.register_blueprint(bp)
     app.register_blueprint(editor_bp)
+    app.register_blueprint(rooms_bp)
     limits = app.config["COWVIZ_LIMITS"]
 
     def make_session():
         return Session(library, frames, limits, lab)
     app.extensions["cowviz"]["warmer"] = Warmer(library, make_session)       # started by app.py main()
-    socketio.on_namespace(CowvizNamespace(NAMESPACE, make_session, app.config.get("COWVIZ_MAX_CLIENTS")))
+    socketio.on_namespace(CowvizNamespace(NAMESPACE, make_session, app.config.get("COWVIZ_MAX_CLIENTS"),
+                                          rooms))
     install_ordering(socketio.server)     # one connection's events in order; dropped when it leaves
     # Last, so the Host check and the security headers wrap the Socket.IO handshake too.
     install_security(app)

@@ -11,6 +11,7 @@ import logging
 from flask import request
 from flask_socketio import ConnectionRefusedError, Namespace
 
+from .classroom import RoomEvents
 from .library import WebError
 from .sandbox import Cancelled
 from .session import Session
@@ -18,14 +19,15 @@ from .session import Session
 log = logging.getLogger(__name__)
 
 
-class CowvizNamespace(Namespace):
-    """Socket.IO events of /cowviz."""
+class CowvizNamespace(RoomEvents, Namespace):
+    """Socket.IO events of /cowviz (the room_* events: classroom.py)."""
 
-    def __init__(self, namespace: str, make_session, max_clients: int | None = None):
+    def __init__(self, namespace: str, make_session, max_clients: int | None = None, rooms=None):
         super().__init__(namespace)
         self.make_session = make_session
         self.max_clients = max_clients        # refuse connects past this many (None: no limit)
         self.sessions: dict[str, Session] = {}
+        self.rooms = rooms
 
     def _handle(self, method: str, data, extra=()) -> dict:
         session = self.sessions.get(request.sid)
@@ -61,6 +63,7 @@ class CowvizNamespace(Namespace):
         self.sessions[request.sid] = self.make_session()
 
     def on_disconnect(self, reason=None):
+        self.room_disconnect(request.sid)
         session = self.sessions.pop(request.sid, None)
         if session is not None:
             session.gone.set()             # work it asked for stops at its next check

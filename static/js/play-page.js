@@ -8,13 +8,26 @@ import { Inspector } from "./inspector.js";
 import { askBox } from "./ask.js";
 import { eventList, narrationFor, resultLine } from "./narration.js";
 import { readPlayUrl, writePlayUrl } from "./urlstate.js";
-import { answerOf, isRevealed, markAnswer, markSeen } from "./progress.js";
+import { answerOf, isRevealed as learnerRevealed, markAnswer, markSeen } from "./progress.js";
 import { initChrome, isTyping, toggleProjector, viewToggle } from "./settings.js";
 import { labButton } from "./lab.js";
 
 const boot = bootData();
 const transport = new Transport();
 initChrome(transport);
+
+// A classroom room (room-play.js) watches and drives this page through these hooks.
+export const room = {
+  active: Boolean(document.getElementById("room-boot")),
+  revealed: null, // (era, step) -> bool: in a room the presenter's reveals count, not the learner's progress
+  onShow: null, // (step) after a step is on screen
+  onSelect: null, // ({pane, id}) the inspector selection changed
+  onAnswer: null, // (index, choice) -> true when the room takes the answer (a follower's vote)
+  onReveal: null, // (era, step) a question was revealed here
+};
+function isRevealed(name, era, step) {
+  return room.revealed ? room.revealed(era, step) : learnerRevealed(name, era, step);
+}
 
 const state = {
   info: null, // the walkthrough, from the server's open reply
@@ -111,6 +124,7 @@ async function switchEras(eras) {
 }
 
 async function answer(index, choice) {
+  if (room.onAnswer && room.onAnswer(index, choice)) return;
   const pane = state.panes[index];
   const step = pane.data.step;
   const reply = await transport.request("answer", { step, era: pane.era, choice });
@@ -125,6 +139,7 @@ async function answer(index, choice) {
     return;
   }
   markAnswer(boot.name, pane.era, step, reply.correct ? "right" : "skipped");
+  room.onReveal?.(pane.era, step);
   pane.ask.feedback = null;
   await showPane(index, reply.pane);
   afterShow(step);
@@ -311,6 +326,7 @@ function afterShow(step) {
     const results = state.panes.map((p) => (p.data.held ? `${p.era}: question` : `${p.era}: ${p.data.result ?? "start"}`));
     $("#announce").textContent = `Step ${step} of ${first.total}${first.command ? `: ${first.command}` : ""}. ${results.join(", ")}.`;
   }
+  room.onShow?.(step);
 }
 
 $("#first").addEventListener("click", () => player.first());
@@ -348,6 +364,13 @@ function onPick(index, id, kind) {
     if (kind === "page") answer(index, id);
     return;
   }
+  selectObject(index, id);
+  room.onSelect?.(state.selected);
+}
+
+function selectObject(index, id) {
+  const pane = state.panes[index];
+  if (!pane || !pane.data) return;
   state.selected = { pane: index, id };
   inspector.update(pane.data.objects);
   inspector.select(id);
@@ -371,11 +394,16 @@ if (boot.lab) $("#lab-slot").append(labButton(transport, () => player.step));
 
 // -- start, and resume after a reconnect -----------------------------------------------------------
 
-transport.onConnect(() => {
-  if (state.opened) {
-    openAt(state.eras, player.step);
-  } else {
-    const link = readPlayUrl();
-    openAt(link.eras, link.step);
-  }
-});
+// In a room, room-play.js opens and resumes (the presenter's state, or the URL's for the presenter).
+if (!room.active) {
+  transport.onConnect(() => {
+    if (state.opened) {
+      openAt(state.eras, player.step);
+    } else {
+      const link = readPlayUrl();
+      openAt(link.eras, link.step);
+    }
+  });
+}
+
+export const page = { boot, transport, player, state, openAt, load: loadStep, selectObject };

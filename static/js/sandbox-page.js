@@ -15,6 +15,14 @@ const boot = bootData();
 const transport = new Transport();
 initChrome(transport);
 
+// A classroom room (room-sandbox.js) watches this page through these hooks.
+export const room = {
+  active: Boolean(document.getElementById("room-boot")),
+  onApply: null, // (reply) after a sandbox state is on screen
+  onRun: null, // () before the learner's own line is sent
+  keep: true, // false: do not save the session in localStorage (a follower's copy of the presenter's)
+};
+
 const SAVE_KEY = "cowviz.sandbox.v1";
 // Lines typed before the sandbox is set up on the server wait for it.
 let markReady;
@@ -48,6 +56,7 @@ function saved() {
 }
 
 function save() {
+  if (!room.keep) return;
   try {
     localStorage.setItem(SAVE_KEY, JSON.stringify({ era: state.era, commands: state.history }));
   } catch {
@@ -92,6 +101,7 @@ async function apply(reply) {
   await diagram.show(p.frame);
   if (state.selected) diagram.mark("selected", [state.selected]);
   document.body.dataset.animated = String(state.history.length);
+  room.onApply?.(reply);
 }
 
 function renderLog() {
@@ -150,6 +160,7 @@ const konsole = new Console({
   complete: (text) => ready.then(() => transport.request("complete", { text })),
   onRestore: (text) => showConsoleError(lastError, text),
   onRun: async (text) => {
+    room.onRun?.();
     await ready;
     const reply = await transport.request("command", { text, rev: state.rev });
     if (!reply.ok) {
@@ -227,7 +238,10 @@ const shared = await sharedSession();
 const sheet = $("#cheatsheet");
 boot.usage.forEach((u) => sheet.append(el("li", {}, el("code", {}, u))));
 
+export const page = { boot, transport, request, state, ready: () => ready, markReady: () => markReady() };
+
 transport.onConnect(async () => {
+  if (room.active) return; // room-sandbox.js starts the session
   // A reload or reconnect sends back the command list: the server replays it.
   const have = state.started ? { era: state.era, commands: state.history } : shared || saved();
   const era = state.started ? state.era : (shared && shared.era) || readSandboxUrl().era || have.era || boot.default_era;

@@ -17,6 +17,8 @@ export function writePlayUrl(eras, step) {
   if (eras.length === 2) q.set("compare", eras.join(","));
   else q.set("era", eras[0]);
   q.set("step", String(step));
+  const room = new URLSearchParams(window.location.search).get("room"); // a presenter's page keeps its room
+  if (room) q.set("room", room);
   const url = `${window.location.pathname}?${q.toString().replace(/%2C/g, ",")}`;
   if (url !== window.location.pathname + window.location.search) window.history.replaceState(null, "", url);
 }

@@ -76,6 +76,7 @@ BAD = [
     ("title: t\nsteps:\n  - do: mmap P b 1\n    ask: {question: q, pick: page, of: \"Q b[0]\"}\n", 4, 40,
      "unknown task 'Q'"),
     ("", 1, 1, "the file is empty"),
+    ("title: t\nsteps:\n  - do: mmap P b 1\n    notes: [a, b]\n", 4, 12, "step 1 'notes' must be text"),
 ]
 
 
@@ -100,3 +101,9 @@ def test_a_name_stays_known_after_munmap_and_dontfork_so_touching_it_is_a_runtim
     s = parse_scenario("title: t\nsteps:\n  - do: mmap P b 1\n  - do: madvise P b dontfork\n"
                        "  - do: fork P C\n  - do: read C b[0]\n  - do: munmap P b\n  - do: read P b[0]\n")
     assert len(s.steps) == 6
+
+
+def test_presenter_notes_are_kept_per_step_and_optional():
+    s = parse_scenario("title: t\nsteps:\n  - do: mmap P b 1\n    notes: Ask the room *first*.\n"
+                       "  - do: write P b[0] A\n", "n.yaml")
+    assert [st.notes for st in s.steps] == ["Ask the room *first*.", None]

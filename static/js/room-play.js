@@ -1,0 +1,354 @@
+// A classroom room on the player page: the presenter drives, followers follow (docs/classroom.md).
+// The player itself is play-page.js; this module only opens it, watches it and steers it.
+import { $, clear, el, fill, html } from "./dom.js";
+import { page, room } from "./play-page.js";
+import { readPlayUrl } from "./urlstate.js";
+import { isTyping } from "./settings.js";
+import { choiceText, download, followerId, presenterSecret, roomBoot, roomStatus, setFollowers, tallyChart } from "./room-common.js";
+
+const { transport, player, state } = page;
+const socket = transport.socket;
+const code = roomBoot.code;
+let current = null; // the room as the server last sent it (public part)
+
+const revealedKeys = () => (current && current.view && current.view.revealed) || [];
+room.revealed = (era, step) => revealedKeys().includes(`${step}:${era}`);
+
+function onKey(key, fn) {
+  document.addEventListener("keydown", (e) => {
+    if (isTyping(e) || e.altKey || e.ctrlKey || e.metaKey || e.key.toLowerCase() !== key) return;
+    e.preventDefault();
+    fn();
+  });
+}
+
+// The vote and the notes sit with the question, in the side panel.
+const talk = document.querySelector(".side-talk");
+["#room-notes", "#room-poll", "#room-vote"].forEach((sel, i) => {
+  const node = $(sel);
+  if (node && talk) (i === 0 ? talk.prepend(node) : $("#asks").after(node));
+});
+
+if (roomBoot.role === "presenter") presenter();
+else follower();
+
+// -- the presenter -------------------------------------------------------------------------------
+
+function presenter() {
+  const secret = presenterSecret(code, roomBoot.secret);
+  document.body.classList.add("room-presenter");
+  let notes = {};
+  let tally = {};
+  let claimed = false;
+
+  // The page's URL names the room: a reload reopens it (with the key this tab kept) instead of making another.
+  const q = new URLSearchParams(window.location.search);
+  if (q.get("room") !== code) {
+    q.set("room", code);
+    window.history.replaceState(null, "", `${window.location.pathname}?${q.toString().replace(/%2C/g, ",")}`);
+  }
+
+  function sendView(extra = {}) {
+    if (!claimed) return;
+    transport.request("room_view", { selected: state.selected, ...extra }).then((reply) => {
+      if (reply.ok) current = reply.room;
+      else roomStatus(reply.error);
+      renderPoll();
+    });
+  }
+
+  room.onShow = (step) => {
+    renderNotes(step);
+    sendView();
+  };
+  room.onSelect = () => sendView();
+  room.onReveal = (era, step) => sendView({ revealed: [`${step}:${era}`] });
+
+  transport.onConnect(async () => {
+    const reply = await transport.request("room_claim", { code, secret });
+    if (!reply.ok) {
+      claimed = false;
+      roomStatus(`${reply.error}`);
+      document.body.dataset.room = "refused";
+    } else {
+      claimed = true;
+      current = reply.room;
+      notes = reply.notes || {};
+      tally = reply.tally || {};
+      setFollowers(reply.followers);
+      roomStatus(null);
+      document.body.dataset.room = "presenting";
+    }
+    // First connect: open what the URL says; a reconnect: show the same again (and tell the room).
+    if (state.opened) await page.openAt(state.eras, player.step);
+    else {
+      const link = readPlayUrl();
+      await page.openAt(link.eras, link.step);
+    }
+  });
+
+  socket.on("room_followers", ({ count }) => setFollowers(count));
+  socket.on("room_tally", (msg) => {
+    if (current && current.poll && msg.key === current.poll.key) {
+      tally = msg.tally;
+      renderPoll();
+    }
+  });
+
+  function renderNotes(step) {
+    const box = $("#room-notes");
+    const text = notes[String(step)];
+    box.dataset.step = String(step);
+    if (text) fill(box, el("h3", {}, "Notes"), html("div", { class: "notes-text" }, text));
+    else clear(box);
+    box.hidden = !text || $("#room-notes-toggle").getAttribute("aria-pressed") !== "true";
+  }
+
+  // Poll controls: on a question step, open the vote; while it is open, watch it and reveal.
+  function renderPoll() {
+    const controls = clear($("#room-poll-controls"));
+    const panel = $("#room-poll");
+    const first = state.panes[0]?.data;
+    if (!first || !current) {
+      panel.hidden = true;
+      return;
+    }
+    const poll = current.poll && current.poll.step === first.step && current.view.name === page.boot.name ? current.poll : null;
+    const heldEra = state.panes.find((p) => p.data && p.data.held && p.data.ask)?.era;
+    if (!poll && heldEra && !current.ended) {
+      controls.append(el("button", { type: "button", id: "room-poll-open", class: "primary",
+        onclick: () => pollAction("open", heldEra) }, "Open the vote"));
+    }
+    if (poll && poll.status === "open") {
+      controls.append(el("button", { type: "button", id: "room-poll-reveal", class: "primary", onclick: () => pollAction("reveal") }, "Reveal the answer"));
+    } else if (poll && poll.status === "closed" && !current.ended) {
+      controls.append(el("button", { type: "button", id: "room-poll-reveal", class: "primary", onclick: () => pollAction("reveal") }, "Reveal the answer"));
+    }
+    panel.hidden = !poll;
+    if (poll) {
+      panel.dataset.status = poll.status;
+      fill(panel, el("h3", {}, poll.status === "open" ? "Vote open" : poll.status === "revealed" ? "Vote: revealed" : "Vote closed",
+        el("span", { class: "era-badge small" }, poll.era)),
+      html("p", { class: "question" }, poll.question),
+      tallyChart(poll, tally, { right: poll.status === "revealed" ? poll.right : null, answerText: choiceText }));
+    }
+  }
+
+  async function pollAction(action, era) {
+    const reply = await transport.request("room_poll", { action, era });
+    if (!reply.ok) {
+      roomStatus(reply.error);
+      return;
+    }
+    roomStatus(null);
+    current = reply.room;
+    tally = reply.tally || {};
+    renderPoll();
+    // Revealed for the room: show the outcome here too (the step is fetched again, now revealed).
+    if (action === "reveal") player.goto(player.step);
+  }
+
+  const qr = $("#room-qr");
+  const toggleQr = () => {
+    qr.hidden = !qr.hidden;
+    $("#room-qr-toggle").setAttribute("aria-expanded", String(!qr.hidden));
+  };
+  $("#room-qr-toggle").addEventListener("click", toggleQr);
+  $("#room-qr-close").addEventListener("click", toggleQr);
+  onKey("q", toggleQr);
+  const toggleNotes = () => {
+    const b = $("#room-notes-toggle");
+    const on = b.getAttribute("aria-pressed") !== "true";
+    b.setAttribute("aria-pressed", String(on));
+    renderNotes(player.step);
+  };
+  $("#room-notes-toggle").addEventListener("click", toggleNotes);
+  onKey("n", toggleNotes);
+
+  $("#room-results").addEventListener("click", async () => {
+    const reply = await transport.request("room_results", { code, secret });
+    if (!reply.ok) roomStatus(reply.error);
+    else download(reply.filename, reply.csv, "text/csv");
+  });
+  $("#room-end").addEventListener("click", async () => {
+    if (!window.confirm("End the room? Followers are told, and nobody can join it any more.")) return;
+    const reply = await transport.request("room_end", {});
+    if (!reply.ok) {
+      roomStatus(reply.error);
+      return;
+    }
+    current = reply.room;
+    claimed = false;
+    document.body.dataset.room = "ended";
+    roomStatus("The room has ended. The results stay downloadable for a while (↓ Results).", "info");
+    $("#room-end").disabled = true;
+    renderPoll();
+  });
+}
+
+// -- a follower ----------------------------------------------------------------------------------
+
+function follower() {
+  document.body.classList.add("room-follower");
+  let following = true;
+  let busy = false;
+  let again = false;
+  let shown = null; // {eras, step, revealed, selected} last applied from the room
+  let myVote = null; // {key, choice}
+
+  room.onAnswer = (index, choice) => {
+    vote(index, choice);
+    return true;
+  };
+  room.onShow = (step) => {
+    const v = current && current.view;
+    if (!v || busy) return;
+    // Stepping or switching era here means: look around on your own.
+    if (following && (step !== v.step || !sameEras(state.eras, v.eras))) breakAway();
+    renderState();
+  };
+
+  function sameEras(a, b) {
+    return Array.isArray(a) && Array.isArray(b) && a.join(",") === b.join(",");
+  }
+
+  function breakAway() {
+    following = false;
+    renderState();
+  }
+
+  function resync() {
+    following = true;
+    shown = null;
+    renderState();
+    drive();
+  }
+
+  // Show what the room shows; if the room moved on meanwhile, go again (latest wins).
+  async function drive() {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      do {
+        again = false;
+        const v = current && current.view;
+        if (!following || !v || v.mode !== "play") break;
+        const eras = v.eras || null;
+        const step = v.step ?? 0;
+        const revealed = revealedKeys().filter((k) => k.startsWith(`${step}:`)).join(",");
+        if (!state.opened || !eras || !sameEras(state.eras, eras)) {
+          await page.openAt(eras, step);
+        } else if (!shown || shown.step !== step || shown.revealed !== revealed || player.step !== step) {
+          await page.load(step);
+        }
+        shown = { step, revealed };
+        const sel = v.selected;
+        if (sel && (!state.selected || state.selected.id !== sel.id || state.selected.pane !== sel.pane)) {
+          page.selectObject(sel.pane, sel.id);
+        }
+      } while (again);
+    } finally {
+      busy = false;
+    }
+    document.body.dataset.synced = String(current ? current.seq : 0);
+    renderState();
+  }
+
+  function renderState() {
+    const box = $("#room-follow-state");
+    const resyncButton = $("#room-resync");
+    const v = current && current.view;
+    document.body.dataset.following = String(following);
+    let text;
+    if (!current) text = "joining…";
+    else if (current.ended) text = "The presenter ended the room. You can go on exploring.";
+    else if (!v || !v.eras) text = "Waiting for the presenter to start.";
+    else if (!following) text = `You are exploring on your own. The presenter is on step ${v.step}.`;
+    else if (!current.presenter) text = `The presenter is away (reconnecting). Step ${v.step}.`;
+    else text = `Following the presenter: step ${v.step}.`;
+    fill(box, text);
+    resyncButton.hidden = following || !current || current.ended;
+    renderVote();
+  }
+
+  function renderVote() {
+    const box = $("#room-vote");
+    const poll = current && current.poll;
+    if (!poll || poll.status === "closed" && !myVoteFor(poll)) {
+      box.hidden = true;
+      return;
+    }
+    box.hidden = false;
+    const mine = myVoteFor(poll);
+    box.dataset.status = poll.status;
+    if (poll.status === "open") {
+      fill(box, mine ? el("p", { class: "vote-mine" }, `Your vote: ${choiceText(mine)}. You can change it until the reveal.`)
+        : el("p", {}, poll.kind === "pick" ? "Vote now: click the page in the diagram (or pick 'a page that does not exist yet')."
+          : "Vote now: pick your answer in the question box."));
+    } else if (poll.status === "revealed") {
+      const right = poll.right || [];
+      const answer = choiceText(right[0]);
+      fill(box, !mine ? el("p", {}, `The answer: ${answer}.`)
+        : right.includes(mine) ? el("p", { class: "feedback good vote-verdict" }, `✓ You were right: ${choiceText(mine)}.`)
+          : el("p", { class: "feedback bad vote-verdict" }, `✗ You voted ${choiceText(mine)}. The answer: ${answer}.`));
+    } else {
+      fill(box, el("p", {}, `Vote closed. Your vote: ${choiceText(mine)}. Wait for the reveal.`));
+    }
+  }
+
+  function myVoteFor(poll) {
+    return myVote && poll && myVote.key === poll.key ? myVote.choice : null;
+  }
+
+  async function vote(index, choice) {
+    const pane = state.panes[index];
+    const poll = current && current.poll;
+    if (choice === "skip") return;
+    if (!poll || poll.status !== "open" || !pane || !pane.data || poll.step !== pane.data.step || poll.era !== pane.era) {
+      roomStatus("The vote on this question is not open: the presenter opens it.", "info");
+      return;
+    }
+    const reply = await transport.request("room_vote", { choice });
+    if (!reply.ok) {
+      roomStatus(reply.error);
+      return;
+    }
+    roomStatus(null);
+    myVote = { key: reply.key, choice: reply.choice };
+    document.body.dataset.voted = reply.choice;
+    renderVote();
+  }
+
+  $("#room-resync").addEventListener("click", resync);
+  onKey("s", () => {
+    if (!following) resync();
+  });
+
+  socket.on("room", (r) => {
+    if (current && r.seq < current.seq) return; // an older message overtaken by a newer one
+    current = r;
+    renderState();
+    if (following) drive();
+  });
+
+  transport.onConnect(async () => {
+    const reply = await transport.request("room_join", { code, fid: followerId(code) });
+    if (!reply.ok) {
+      roomStatus(reply.error);
+      document.body.dataset.room = "refused";
+      if (!state.opened) await page.openAt(null, 0);
+      return;
+    }
+    roomStatus(null);
+    followerId(code, reply.fid);
+    current = reply.room;
+    if (reply.vote && current.poll) myVote = { key: current.poll.key, choice: reply.vote };
+    document.body.dataset.room = "following";
+    shown = null;
+    if (following) await drive();
+    else renderState();
+  });
+}

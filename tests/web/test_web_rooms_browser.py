@@ -1,0 +1,133 @@
+"""A classroom room in one real Chromium: one presenter page and two follower pages (issue 12).
+
+The server is started the way a user starts it (`python app.py --port N`, conftest.live_server).
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def open_page(browser, live_server):
+    made, errors, offsite = [], [], []
+
+    def make(viewport=(1024, 768), **kw):
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, base_url=live_server, **kw)
+        context.set_default_timeout(15000)
+        pg = context.new_page()
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.on("request", lambda r: None if r.url.startswith((live_server, "data:", "blob:")) else offsite.append(r.url))
+        pg.on("dialog", lambda d: d.accept())
+        made.append(context)
+        return pg
+
+    expect.set_options(timeout=15000)
+    yield make
+    for c in made:
+        c.close()
+    assert not errors, f"script errors in the pages: {errors}"
+    assert not offsite, f"the pages fetched from other hosts: {offsite}"
+
+
+def step_is(pg, n):
+    expect(pg.locator("body")).to_have_attribute("data-step", str(n))
+
+
+def test_one_presenter_two_followers_steps_break_away_poll_reveal_reconnect_and_end(open_page):
+    presenter = open_page()
+    presenter.goto("/present/01-rdma?era=5.9&step=1")
+    code = presenter.locator("#room-code").inner_text().strip()
+    assert 4 <= len(code) <= 6
+    expect(presenter.locator("body")).to_have_attribute("data-room", "presenting")
+    step_is(presenter, 1)
+    assert f"room={code}" in presenter.url
+    expect(presenter.locator("#room-qr img")).to_have_attribute("src", f"/room/{code}/qr.svg")
+
+    phone = open_page((390, 844), is_mobile=True, has_touch=True)
+    laptop = open_page((1280, 800))
+    phone.goto(f"/join/{code}")
+    laptop.goto("/join")
+    laptop.fill("#join-code", code.lower())
+    laptop.click("button[type=submit]")
+    for f in (phone, laptop):
+        expect(f.locator("body")).to_have_attribute("data-room", "following")
+        step_is(f, 1)
+    expect(presenter.locator("#room-followers")).to_have_text("2 following")
+
+    # The presenter steps and selects; both follow.
+    presenter.locator("#next").click()
+    step_is(presenter, 2)
+    presenter.locator("#next").click()
+    step_is(presenter, 3)
+    for f in (phone, laptop):
+        step_is(f, 3)
+        expect(f.locator("#room-follow-state")).to_have_text("Following the presenter: step 3.")
+    presenter.locator('.diagram g[data-id="page:1"]').click()
+    expect(laptop.locator("#inspector")).to_contain_text("page 1")
+
+    # The laptop breaks away (one step back) and is told where the presenter is.
+    laptop.keyboard.press("ArrowLeft")
+    step_is(laptop, 2)
+    expect(laptop.locator("#room-resync")).to_be_visible()
+    presenter.locator("#next").click()                       # step 4: a question
+    step_is(phone, 4)
+    expect(laptop.locator("#room-follow-state")).to_have_text("You are exploring on your own. The presenter is on step 4.")
+    step_is(laptop, 2)
+    laptop.keyboard.press("s")                               # one key re-syncs
+    step_is(laptop, 4)
+    expect(laptop.locator("#room-resync")).to_be_hidden()
+
+    # A poll: both vote, the presenter sees the bars, followers' screens hold the outcome back.
+    expect(phone.locator(".pane.held")).to_have_count(1)
+    presenter.locator("#room-poll-open").click()
+    expect(phone.locator("#room-vote")).to_contain_text("Vote now")
+    phone.locator('.ask button.choice[data-choice="yes"]').click()     # right under 5.9 (the early copy)
+    laptop.locator('.ask button.choice[data-choice="no"]').click()
+    expect(phone.locator("#room-vote")).to_contain_text("Your vote: yes")
+    expect(presenter.locator(".tally-total")).to_have_attribute("data-total", "2")
+    expect(presenter.locator('.tally .bar[data-choice="yes"] .bar-count')).to_have_text("1")
+    expect(phone.locator(".pane.held")).to_have_count(1)
+    expect(laptop.locator(".pane.held")).to_have_count(1)
+    assert phone.locator(".ask .skip").is_hidden()
+    presenter.locator("#room-poll-reveal").click()
+    expect(presenter.locator(".pane.held")).to_have_count(0)
+    expect(phone.locator(".pane.held")).to_have_count(0)
+    expect(phone.locator("#room-vote")).to_contain_text("✓ You were right: yes.")
+    expect(laptop.locator("#room-vote")).to_contain_text("✗ You voted no. The answer: yes.")
+    expect(laptop.locator(".ask")).to_contain_text("The answer: yes")
+
+    # The presenter's laptop reloads (a reconnect): same room, same step, still driving.
+    presenter.reload()
+    expect(presenter.locator("body")).to_have_attribute("data-room", "presenting")
+    expect(presenter.locator("#room-code")).to_have_text(code)
+    step_is(presenter, 4)
+    presenter.locator("#next").click()
+    for f in (phone, laptop):
+        step_is(f, 5)
+    # A follower reloads: back on the presenter's step.
+    phone.reload()
+    step_is(phone, 5)
+    expect(presenter.locator("#room-followers")).to_have_text("2 following")
+
+    presenter.locator("#room-end").click()
+    for f in (phone, laptop):
+        expect(f.locator("#room-follow-state")).to_have_text("The presenter ended the room. You can go on exploring.")
