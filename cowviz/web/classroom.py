@@ -228,8 +228,16 @@ class RoomEvents:
                            else "join a room first")
         return m
 
-    def _broadcast(self, code: str, room: dict) -> None:
-        self.emit("room", public(code, room), room=f"f:{code}")
+    def _broadcast(self, code: str, room: dict, panes: bool = False) -> None:
+        """Tell every follower.  With panes=True the message carries the step's panes as a follower
+        sees them (held until the room reveals), built once here rather than once per follower."""
+        msg = public(code, room)
+        view = room["view"]
+        if panes and view.get("mode") == "play" and view.get("eras"):
+            session = self.sessions.get(request.sid)
+            revealed = [e for e in view["eras"] if f"{view['step']}:{e}" in view.get("revealed", [])]
+            msg["panes"] = session._panes(view["name"], view["eras"], view["step"], revealed)
+        self.emit("room", msg, room=f"f:{code}")
 
     # -- the presenter -----------------------------------------------------------------------
 
@@ -269,7 +277,7 @@ class RoomEvents:
             room = self.rooms.get(m["code"])
             new = self._view_of(session, room, d)
             room = self.rooms.set_view(m["code"], request.sid, new)
-            self._broadcast(m["code"], room)
+            self._broadcast(m["code"], room, panes=True)
             return {"seq": room["seq"], "room": public(m["code"], room)}
         return self._room_call(view, data)
 
@@ -333,7 +341,7 @@ class RoomEvents:
                 room = self.rooms.close_poll(code, request.sid, "revealed" if action == "reveal" else "closed", right)
             else:
                 raise WebError("action: open, close or reveal")
-            self._broadcast(code, room)
+            self._broadcast(code, room, panes=action == "reveal")
             return {"room": public(code, room), "tally": self.rooms.store.tally(code, room["poll"]["key"])}
         return self._room_call(poll, data)
 

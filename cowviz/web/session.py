@@ -119,7 +119,7 @@ class Session:
         return {"step": step, "panes": panes}
 
     def set_eras(self, data) -> dict:
-        """Switch era (or start or stop comparing) at the current step.  {eras, reveal?} or, in the sandbox, {eras: [era]}"""
+        """Switch era (or start or stop comparing) at the current step.  {eras, reveal?, step?} or, in the sandbox, {eras: [era]}"""
         data = _args(data, "eras")
         if self.mode == "sandbox":
             eras = data["eras"]
@@ -130,9 +130,10 @@ class Session:
         self._need_play()
         scenario = self.library.scenario(self.name)
         eras = self._eras(scenario, data["eras"])
-        step = min(self.step, len(scenario.steps))
+        # `step` (optional): the step on screen, when the page showed one it did not ask for (a room's).
+        step = self._step(data["step"], len(scenario.steps)) if "step" in data else min(self.step, len(scenario.steps))
         panes = self._panes(self.name, eras, step, data.get("reveal", False))
-        self.eras = eras
+        self.eras, self.step = eras, step
         return {"eras": eras, "step": step, "timelines": {e: timeline(self.library.run(self.name, e)) for e in eras},
                 "panes": panes}
 

@@ -105,14 +105,19 @@ async function loadStep(step) {
     showError(reply.error);
     return { ok: false };
   }
-  showError(null);
-  await showPanes(reply.panes);
-  afterShow(reply.step);
+  await showStep(reply);
   return { ok: true };
 }
 
+// A step's reply ({step, panes}) on screen: from our own request, or pushed by a room.
+async function showStep(reply) {
+  showError(null);
+  await showPanes(reply.panes);
+  afterShow(reply.step);
+}
+
 async function switchEras(eras) {
-  const reply = await transport.request("era", { eras, reveal: eras.filter((era) => isRevealed(boot.name, era, player.step)) });
+  const reply = await transport.request("era", { eras, step: player.step, reveal: eras.filter((era) => isRevealed(boot.name, era, player.step)) });
   if (!reply.ok) {
     showError(reply.error);
     renderEraControls();
@@ -406,4 +411,4 @@ if (!room.active) {
   });
 }
 
-export const page = { boot, transport, player, state, openAt, load: loadStep, selectObject };
+export const page = { boot, transport, player, state, openAt, load: loadStep, show: showStep, selectObject };

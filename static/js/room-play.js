@@ -195,6 +195,7 @@ function follower() {
   let again = false;
   let shown = null; // {eras, step, revealed, selected} last applied from the room
   let myVote = null; // {key, choice}
+  let pushed = null; // {seq, panes}: the panes the room's last message carried (built once for all followers)
 
   room.onAnswer = (index, choice) => {
     vote(index, choice);
@@ -242,7 +243,8 @@ function follower() {
         if (!state.opened || !eras || !sameEras(state.eras, eras)) {
           await page.openAt(eras, step);
         } else if (!shown || shown.step !== step || shown.revealed !== revealed || player.step !== step) {
-          await page.load(step);
+          if (pushed && pushed.seq === current.seq) await page.show({ step, panes: pushed.panes });
+          else await page.load(step);
         }
         shown = { step, revealed };
         const sel = v.selected;
@@ -330,6 +332,7 @@ function follower() {
   socket.on("room", (r) => {
     if (current && r.seq < current.seq) return; // an older message overtaken by a newer one
     current = r;
+    pushed = r.panes ? { seq: r.seq, panes: r.panes } : pushed;
     renderState();
     if (following) drive();
   });

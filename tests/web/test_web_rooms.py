@@ -411,3 +411,31 @@ def test_bad_room_requests_get_a_clear_message(room):
     p = room.presenter()
     assert not p.call("room_join", {"code": room.code})["ok"]            # the presenter's window does not follow
     assert "selected" in p.call("room_view", {"selected": {"id": "x" * 500}})["error"]
+
+
+def test_the_room_pushes_the_steps_panes_held_until_the_room_reveals(room):
+    p = room.presenter(step=3)
+    f, _ = room.follower()
+    # The presenter's own view may be revealed; what the room sends followers is held.
+    assert p.call("step", {"step": 4, "reveal": True})["panes"][0]["held"] is False
+    assert p.call("room_view", {})["ok"]
+    pane = f.received("room")[-1]["panes"][0]
+    assert pane["step"] == 4 and pane["held"] is True and pane["events"] == [] and pane["narration"] == ""
+    assert pane["ask"]["answer"] is None and pane["ask"]["explain"] is None
+    assert p.call("room_poll", {"action": "open"})["ok"]
+    assert "panes" not in f.received("room")[-1]                 # opening the vote changes no pane
+    assert p.call("room_poll", {"action": "reveal"})["ok"]
+    pane = f.received("room")[-1]["panes"][0]
+    assert pane["held"] is False and pane["ask"]["answer"] == "yes" and pane["events"]
+
+
+def test_a_follower_shown_a_pushed_step_switches_era_at_that_step(room):
+    p = room.presenter(step=1)
+    f, _ = room.follower()
+    assert f.call("open", {"name": NAME, "eras": ["5.9"], "step": 1})["ok"]
+    p.call("step", {"step": 3})
+    p.call("room_view", {})
+    assert f.received("room")[-1]["panes"][0]["step"] == 3     # shown without asking its own session
+    switched = f.call("era", {"eras": ["5.7"], "step": 3})
+    assert switched["ok"] and switched["step"] == 3 and switched["panes"][0]["era"] == "5.7"
+    assert f.call("era", {"eras": ["5.8"], "step": 99})["error"] == "step 99 is out of range: this walkthrough has steps 0-6"
