@@ -156,6 +156,8 @@ def main(argv=None):
         url = args.url
     else:
         proc, url = start_server(scenarios=os.path.join(ROOT, "scenarios"))
+        # Drain the server's log, so a full pipe never stalls it.
+        threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
     workers = []
     try:
         page = requests.get(f"{url}/present/{NAME}", timeout=30).text

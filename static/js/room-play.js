@@ -24,7 +24,8 @@ function onKey(key, fn) {
 
 // The vote and the notes sit with the question, in the side panel.
 const talk = document.querySelector(".side-talk");
-["#room-notes", "#room-poll", "#room-vote"].forEach((sel, i) => {
+// (The presenter's vote stays under the room bar, in view on a projector.)
+["#room-notes", "#room-vote"].forEach((sel, i) => {
   const node = $(sel);
   if (node && talk) (i === 0 ? talk.prepend(node) : $("#asks").after(node));
 });
@@ -115,7 +116,8 @@ function presenter() {
     }
     const poll = current.poll && current.poll.step === first.step && current.view.name === page.boot.name ? current.poll : null;
     const heldEra = state.panes.find((p) => p.data && p.data.held && p.data.ask)?.era;
-    if (!poll && heldEra && !current.ended) {
+    // A comparison asks once per era: after one era's reveal, the other's vote can open.
+    if (heldEra && !current.ended && (!poll || (poll.status === "revealed" && poll.era !== heldEra))) {
       controls.append(el("button", { type: "button", id: "room-poll-open", class: "primary",
         onclick: () => pollAction("open", heldEra) }, "Open the vote"));
     }

@@ -78,9 +78,9 @@ def start_server(scenarios: str = SCENARIOS, extra=()):
         if proc.poll() is not None:
             raise RuntimeError(f"the server exited with {proc.returncode}: {proc.stdout.read()}")
         try:
-            if requests.get(url + "/", timeout=1).status_code == 200:
+            if requests.get(url + "/", timeout=5).status_code == 200:
                 return proc, url
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):     # not up yet, or busy starting
             pass
         if time.monotonic() > deadline:
             proc.kill()
