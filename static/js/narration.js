@@ -13,10 +13,13 @@ export function tagWord(tag) {
   return TAG_WORDS[tag] || tag;
 }
 
+// Words a page may change: a classroom follower's question is revealed by the presenter.
+export const wording = { held: "outcome hidden until you answer" };
+
 // "→ ok", with the expectation's verdict in words and a symbol (never colour alone).
 export function resultLine(pane) {
   if (pane.command === null) return el("span", { class: "result muted" }, "the start: nothing has run yet");
-  if (pane.held) return el("span", { class: "result muted" }, "outcome hidden until you answer");
+  if (pane.held) return el("span", { class: "result muted" }, wording.held);
   const parts = [el("span", { class: "result-value" }, `→ ${pane.result}`)];
   if (pane.expected !== null) {
     parts.push(pane.ok

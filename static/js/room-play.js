@@ -4,6 +4,7 @@ import { $, clear, el, fill, html } from "./dom.js";
 import { page, room } from "./play-page.js";
 import { readPlayUrl } from "./urlstate.js";
 import { isTyping } from "./settings.js";
+import { wording } from "./narration.js";
 import { choiceText, download, followerId, presenterSecret, roomBoot, roomStatus, setFollowers, tallyChart } from "./room-common.js";
 
 const { transport, player, state } = page;
@@ -192,6 +193,7 @@ function presenter() {
 
 function follower() {
   document.body.classList.add("room-follower");
+  wording.held = "outcome hidden until the presenter reveals it";
   let following = true;
   let busy = false;
   let again = false;

@@ -98,6 +98,7 @@ def test_one_presenter_two_followers_steps_break_away_poll_reveal_reconnect_and_
 
     # A poll: both vote, the presenter sees the bars, followers' screens hold the outcome back.
     expect(phone.locator(".pane.held")).to_have_count(1)
+    expect(phone.locator(".pane-result")).to_have_text("outcome hidden until the presenter reveals it")
     presenter.locator("#room-poll-open").click()
     expect(phone.locator("#room-vote")).to_contain_text("Vote now")
     phone.locator('.ask button.choice[data-choice="yes"]').click()     # right under 5.9 (the early copy)
@@ -131,3 +132,31 @@ def test_one_presenter_two_followers_steps_break_away_poll_reveal_reconnect_and_
     presenter.locator("#room-end").click()
     for f in (phone, laptop):
         expect(f.locator("#room-follow-state")).to_have_text("The presenter ended the room. You can go on exploring.")
+
+
+def test_a_sandbox_room_followers_see_the_presenters_commands_try_their_own_and_resync(open_page):
+    presenter = open_page()
+    presenter.goto("/present/sandbox?era=5.9")
+    code = presenter.locator("#room-code").inner_text().strip()
+    expect(presenter.locator("body")).to_have_attribute("data-room", "presenting")
+    follower = open_page((390, 844), is_mobile=True, has_touch=True)
+    follower.goto(f"/join/{code}")
+    expect(follower.locator("body")).to_have_attribute("data-room", "following")
+    box = presenter.locator("#console-input")
+    for line in ("mmap P buf 2", "write P buf[0] A"):
+        box.fill(line)
+        box.press("Enter")
+    expect(follower.locator("#log li code")).to_have_text(["mmap P buf 2", "write P buf[0] A"])
+    expect(follower.locator("#room-follow-state")).to_have_text("Following the presenter: 2 commands under 5.9.")
+    # The follower tries its own line: it runs on its own session only.
+    mine = follower.locator("#console-input")
+    mine.fill("fork P C")
+    mine.press("Enter")
+    expect(follower.locator("#log li code")).to_have_text(["mmap P buf 2", "write P buf[0] A", "fork P C"])
+    expect(follower.locator("#room-resync")).to_be_visible()
+    box.fill("read P buf[0]")
+    box.press("Enter")
+    expect(presenter.locator("#log li code")).to_have_count(3)
+    expect(follower.locator("#room-follow-state")).to_contain_text("The presenter has 3 commands.")
+    follower.locator("#room-resync").click()
+    expect(follower.locator("#log li code")).to_have_text(["mmap P buf 2", "write P buf[0] A", "read P buf[0]"])
