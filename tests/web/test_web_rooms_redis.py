@@ -1,7 +1,7 @@
 """Several server processes share rooms through Redis (issue 14 item 5, docs/deploy.md).
 
-A real redis-server, two `python app.py --message-queue redis://...` processes, and nginx in
-front of both with sticky sessions (by client address).  The presenter is on one process, the
+A real redis-server, two `python app.py --message-queue redis://...` processes (one in the default
+mode, one in production mode), and nginx in front of both with sticky sessions (by client address).  The presenter is on one process, the
 followers on the other: directly, and through nginx (clients bind distinct loopback addresses,
 so the hash spreads them; the X-Cowviz-Upstream header of the test config says where each went).
 """
@@ -38,9 +38,9 @@ class Peer:
         self.sio.connect(base, namespaces=[NS], transports=["websocket"], wait_timeout=10)
 
     def call(self, event, data=None):
-        return self.sio.call(event, data, namespace=NS, timeout=15)
+        return self.sio.call(event, data, namespace=NS, timeout=30)
 
-    def wait(self, name, pred=lambda d: True, timeout=10):
+    def wait(self, name, pred=lambda d: True, timeout=30):
         while True:
             n, data = self.inbox.get(timeout=timeout)
             if n == name and pred(data):
@@ -69,7 +69,7 @@ def cluster(tmp_path_factory):
     try:
         a = start_server(extra=["--message-queue", redis_url])
         procs.append(a[0])
-        b = start_server(extra=["--message-queue", redis_url])
+        b = start_server(extra=["--production", "--message-queue", redis_url])     # gevent (docs/deploy.md)
         procs.append(b[0])
         upstreams = [urlsplit(a[1]).netloc, urlsplit(b[1]).netloc]
         nginx, front = services.start_nginx(folder, upstreams)
