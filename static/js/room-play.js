@@ -3,7 +3,7 @@
 import { $, clear, el, fill, html } from "./dom.js";
 import { page, room } from "./play-page.js";
 import { readPlayUrl } from "./urlstate.js";
-import { isTyping } from "./settings.js";
+import { isTyping, toggleProjector } from "./settings.js";
 import { wording } from "./narration.js";
 import { choiceText, download, followerId, presenterSecret, roomBoot, roomStatus, setFollowers, tallyChart } from "./room-common.js";
 
@@ -30,6 +30,12 @@ const talk = document.querySelector(".side-talk");
   const node = $(sel);
   if (node && talk) (i === 0 ? talk.prepend(node) : $("#asks").after(node));
 });
+
+// ?projector=1 (or 0), on the presenter's page or a follower's (e.g. the window on the projector).
+const projector = new URLSearchParams(window.location.search).get("projector");
+if ((projector === "1") !== document.body.classList.contains("projector") && (projector === "1" || projector === "0")) {
+  toggleProjector();
+}
 
 if (roomBoot.role === "presenter") presenter();
 else follower();

@@ -5,6 +5,7 @@ The server is started the way a user starts it (`python app.py --port N`, confte
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -54,12 +55,13 @@ def step_is(pg, n):
 
 def test_one_presenter_two_followers_steps_break_away_poll_reveal_reconnect_and_end(open_page):
     presenter = open_page()
-    presenter.goto("/present/01-rdma?era=5.9&step=1")
+    presenter.goto("/present/01-rdma?era=5.9&step=1&projector=1")
     code = presenter.locator("#room-code").inner_text().strip()
     assert 4 <= len(code) <= 6
     expect(presenter.locator("body")).to_have_attribute("data-room", "presenting")
     step_is(presenter, 1)
     assert f"room={code}" in presenter.url
+    expect(presenter.locator("body")).to_have_class(re.compile(r"\bprojector\b"))
     expect(presenter.locator("#room-qr img")).to_have_attribute("src", f"/room/{code}/qr.svg")
 
     phone = open_page((390, 844), is_mobile=True, has_touch=True)
