@@ -210,7 +210,10 @@ class RoomEvents:
             self._room_members = {}
         return self._room_members
 
-    def _room_call(self, fn, data):
+    def _room_call(self, fn, data, extra=()):
+        if extra:
+            return {"ok": False, "error": f"'{request.event['message']}' takes one argument (a JSON object), "
+                                          f"got {1 + len(extra)}"}
         try:
             if data is not None and not isinstance(data, dict):
                 raise WebError("a request carries a JSON object")
@@ -241,7 +244,7 @@ class RoomEvents:
 
     # -- the presenter -----------------------------------------------------------------------
 
-    def on_room_claim(self, data=None):
+    def on_room_claim(self, data=None, *extra):
         """{code, secret}: this connection presents the room (first connect, reconnect, reload)."""
         def claim(d):
             old = self._members().get(request.sid)
@@ -257,7 +260,7 @@ class RoomEvents:
             if room["poll"]:
                 reply["tally"] = self.rooms.store.tally(code, room["poll"]["key"])
             return reply
-        return self._room_call(claim, data)
+        return self._room_call(claim, data, extra)
 
     def _notes(self, room) -> dict:
         name = room["view"].get("name")
@@ -269,7 +272,7 @@ class RoomEvents:
     def sessions_library(self):
         return current_app.extensions["cowviz"]["library"]
 
-    def on_room_view(self, data=None):
+    def on_room_view(self, data=None, *extra):
         """{selected?, revealed?}: the presenter shows what its session shows now; followers follow."""
         def view(d):
             m = self._role("presenter")
@@ -279,7 +282,7 @@ class RoomEvents:
             room = self.rooms.set_view(m["code"], request.sid, new)
             self._broadcast(m["code"], room, panes=True)
             return {"seq": room["seq"], "room": public(m["code"], room)}
-        return self._room_call(view, data)
+        return self._room_call(view, data, extra)
 
     def _view_of(self, session, room, d) -> dict:
         old = room["view"]
@@ -307,7 +310,7 @@ class RoomEvents:
         return {"mode": "play", "name": old["name"], "eras": list(session.eras), "step": session.step,
                 "selected": selected, "revealed": revealed}
 
-    def on_room_poll(self, data=None):
+    def on_room_poll(self, data=None, *extra):
         """{action: open | close | reveal, era?}: the vote on the question at the presenter's step."""
         def poll(d):
             m = self._role("presenter")
@@ -343,7 +346,7 @@ class RoomEvents:
                 raise WebError("action: open, close or reveal")
             self._broadcast(code, room, panes=action == "reveal")
             return {"room": public(code, room), "tally": self.rooms.store.tally(code, room["poll"]["key"])}
-        return self._room_call(poll, data)
+        return self._room_call(poll, data, extra)
 
     def _remember_question(self, code, key, ask, right):
         room = self.rooms.get(code)
@@ -353,21 +356,21 @@ class RoomEvents:
             q["right"] = right
         self.rooms.store.put(code, room)
 
-    def on_room_end(self, data=None):
+    def on_room_end(self, data=None, *extra):
         def end(d):
             m = self._role("presenter")
             room = self.rooms.end(m["code"], request.sid)
             self._broadcast(m["code"], room)
             return {"room": public(m["code"], room)}
-        return self._room_call(end, data)
+        return self._room_call(end, data, extra)
 
-    def on_room_results(self, data=None):
+    def on_room_results(self, data=None, *extra):
         """{code, secret}: the votes per question as CSV (also after the room ended)."""
         def results(d):
             code = normalise_code(d.get("code"))
             return {"filename": f"cowviz-room-{code}-results.csv",
                     "csv": self.rooms.results_csv(code, d.get("secret"))}
-        return self._room_call(results, data)
+        return self._room_call(results, data, extra)
 
     # -- followers ------------------------------------------------------------------------------
 
@@ -375,7 +378,7 @@ class RoomEvents:
         if not self.rooms.rate.allow(request.sid):
             raise WebError("too many requests: wait a moment and try again")
 
-    def on_room_join(self, data=None):
+    def on_room_join(self, data=None, *extra):
         """{code, fid?}: follow a room.  fid: the id this tab was given before (a reconnect keeps its vote)."""
         def join_(d):
             self._limited()
@@ -398,9 +401,9 @@ class RoomEvents:
             poll = room["poll"]
             vote = self.rooms.store.vote_of(code, poll["key"], fid) if poll else None
             return {"room": public(code, room), "fid": fid, "vote": vote}
-        return self._room_call(join_, data)
+        return self._room_call(join_, data, extra)
 
-    def on_room_vote(self, data=None):
+    def on_room_vote(self, data=None, *extra):
         """{choice}: a follower's answer to the open vote (a later vote replaces the earlier one)."""
         def vote(d):
             m = self._role("follower")
@@ -416,7 +419,7 @@ class RoomEvents:
             room, tally = self.rooms.vote(code, request.sid, m["fid"], choice)
             self.emit("room_tally", {"key": p["key"], "tally": tally}, room=f"p:{code}")
             return {"choice": choice, "key": p["key"]}
-        return self._room_call(vote, data)
+        return self._room_call(vote, data, extra)
 
     def _leave(self, sid: str) -> None:
         m = self._members().pop(sid, None)

@@ -439,3 +439,9 @@ def test_a_follower_shown_a_pushed_step_switches_era_at_that_step(room):
     switched = f.call("era", {"eras": ["5.7"], "step": 3})
     assert switched["ok"] and switched["step"] == 3 and switched["panes"][0]["era"] == "5.7"
     assert f.call("era", {"eras": ["5.8"], "step": 99})["error"] == "step 99 is out of range: this walkthrough has steps 0-6"
+
+
+def test_extra_event_arguments_are_refused_with_a_message(room):
+    f = room.client()
+    reply = f.raw.emit("room_join", {"code": room.code}, "extra", namespace=NAMESPACE, callback=True)
+    assert reply == {"ok": False, "error": "'room_join' takes one argument (a JSON object), got 2"}
