@@ -12,10 +12,10 @@ def cowviz(*args):
     return subprocess.run([sys.executable, "-m", "cowviz", *args], cwd=ROOT, capture_output=True, text=True)
 
 
-def test_eras_lists_the_five_eras():
+def test_eras_lists_the_six_eras():
     r = cowviz("eras")
     assert r.returncode == 0
-    assert [line.split()[0] for line in r.stdout.splitlines()] == ["5.7", "5.8", "5.9-rc", "5.9", "6.x"]
+    assert [line.split()[0] for line in r.stdout.splitlines()] == ["5.7", "5.8", "5.9-rc", "5.9", "5.19", "6.x"]
 
 
 def test_run_prints_a_trace_and_exits_0_when_expectations_hold():
@@ -30,7 +30,7 @@ def test_run_all_eras_json(tmp_path):
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert data["scenario"].endswith("s04-pin-fork-child-exits.yaml")
-    assert [run["kernel"] for run in data["runs"]] == ["5.7", "5.8", "5.9-rc", "5.9", "6.x"]
+    assert [run["kernel"] for run in data["runs"]] == ["5.7", "5.8", "5.9-rc", "5.9", "5.19", "6.x"]
     step = data["runs"][3]["steps"][3]
     assert set(step) >= {"index", "command", "output", "error", "ok", "events"}
     assert step["command"] == "fork P C" and step["ok"] is True

@@ -36,7 +36,7 @@ WHITE = "#ffffff"
 
 # Most important first: when a node has several tags, the first is drawn.
 TAG_PRIORITY = ("lost_dma", "stale_pin", "leak", "enomem", "signal", "early_copy", "cow_copy",
-                "reuse", "unshare", "pin", "unpin", "wrprotect", "share", "zero_page", "alloc",
+                "reuse", "unshare", "pin", "unpin", "get", "put", "wrprotect", "share", "zero_page", "alloc",
                 "free", "unmap", "anon_vma", "flag")
 
 # tag -> (border, fill): Okabe-Ito vermillion, reddish purple, blue, bluish green, sky blue,
@@ -51,6 +51,8 @@ TAG_COLOURS = {
     "reuse": ("#007f5c", "#c9ede0"),
     "unshare": ("#1f78b4", "#dcf0fb"),
     "pin": ("#9e5f00", "#fce9c2"), "unpin": ("#9e5f00", "#fce9c2"),
+    # A FOLL_GET reference is not a pin: grey-brown, so it never reads as the orange of a pin.
+    "get": ("#6b5a45", "#ece4d8"), "put": ("#6b5a45", "#ece4d8"),
     "wrprotect": ("#857600", "#faf4bf"), "share": ("#857600", "#faf4bf"),
     "zero_page": _GREY, "alloc": _GREY, "free": _GREY, "unmap": _GREY, "anon_vma": _GREY,
     "flag": _GREY,
@@ -58,7 +60,8 @@ TAG_COLOURS = {
 BADGES = {
     "lost_dma": "LOST DMA WRITE", "stale_pin": "STALE DMA READ", "leak": "DATA LEAK",
     "enomem": "ENOMEM", "signal": "SIGNAL", "early_copy": "EARLY COPY", "cow_copy": "COW COPY",
-    "reuse": "REUSED", "unshare": "UNSHARED", "pin": "REF TAKEN", "unpin": "REF DROPPED",
+    "reuse": "REUSED", "unshare": "UNSHARED", "pin": "PIN TAKEN", "unpin": "PIN DROPPED",
+    "get": "GUP REF TAKEN", "put": "GUP REF DROPPED",
     "wrprotect": "WRITE-PROTECTED", "share": "SHARED", "zero_page": "ZERO PAGE",
     "alloc": "NEW PAGE", "free": "FREED", "unmap": "UNMAPPED", "anon_vma": "ANON_VMA",
     "flag": "FLAG CHANGED",

@@ -1,4 +1,4 @@
-"""The era registry.  Era ids are a contract: 5.7, 5.8, 5.9-rc, 5.9, 6.x, and `latest` for 6.x."""
+"""The era registry.  Era ids are a contract: 5.7, 5.8, 5.9-rc, 5.9, 5.19, 6.x, and `latest` for 6.x."""
 from __future__ import annotations
 
 from .base import Era, WpDecision
@@ -6,13 +6,16 @@ from .v5_7 import Era57
 from .v5_8 import Era58
 from .v5_9 import Era59
 from .v5_9_rc import Era59rc
+from .v5_19 import Era519
 from .v6_x import Era6x
 
-ALL = (Era57(), Era58(), Era59rc(), Era59(), Era6x())
+ALL = (Era57(), Era58(), Era59rc(), Era59(), Era519(), Era6x())
 
 ERAS: dict[str, Era] = {era.id: era for era in ALL}
 ALIASES = {"latest": "6.x"}
 ERA_IDS = tuple(ERAS)
+# The eras a scenario without an `eras:` list runs in (5.19 only when named).
+DEFAULT_ERA_IDS = tuple(era.id for era in ALL if era.default_listed)
 
 
 def resolve(era_id: str) -> str | None:
@@ -29,4 +32,4 @@ def get_era(era_id: str) -> Era:
     return ERAS[canonical]
 
 
-__all__ = ["ALIASES", "ERAS", "ERA_IDS", "Era", "WpDecision", "get_era", "resolve"]
+__all__ = ["ALIASES", "DEFAULT_ERA_IDS", "ERAS", "ERA_IDS", "Era", "WpDecision", "get_era", "resolve"]

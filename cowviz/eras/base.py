@@ -12,11 +12,16 @@ The engine never asks which era it runs; it asks the era object:
 
 and reads a few facts: whether the mm has a "has pinned" flag (and its name)
 and whether pages carry PG_anon_exclusive.
+
+Each era also answers the name a kernel function had in its kernels
+(kernel_name(), from the table in names.py at the era's `names_at` version):
+the engine emits events under the model's name and the era renames them.
 """
 from __future__ import annotations
 
 from typing import NamedTuple
 
+from . import names as _names
 from ..mm.types import (FOLL_COW, FOLL_FORCE, Page, Pte, Vma, page_count, page_mapcount)
 
 
@@ -38,6 +43,17 @@ class Era:
     tracks_anon_exclusive = False
     fork_copy_decider = "copy_present_page"
     anon_vma_counter = "degree"      # how the era counts an anon_vma's users
+    names_at = ""                    # the kernel version whose function names events use
+    default_listed = True            # run for a scenario without an `eras:` list
+
+    def kernel_name(self, role: str) -> str:
+        """The name this era's kernels gave the function the model calls `role`."""
+        cache = self.__dict__.setdefault("_names", {})
+        name = cache.get(role)
+        if name is None:
+            name = cache[role] = (role if role in _names.NOT_KERNEL
+                                  else _names.name_at(role, self.names_at))
+        return name
 
     def wp_can_reuse_anon_page(self, page: Page, vma: Vma) -> WpDecision:
         """do_wp_page(): may the faulting mm keep writing to this anonymous page?"""

@@ -20,6 +20,7 @@ class Era57(Era):
     id = "5.7"
     title = "5.7: reuse by mapcount"
     kernels = "Linux <= 5.7"
+    names_at = "5.7"
     summary = "write fault reuses a page mapped once; GUP references are invisible (vmsplice leak, CVE-2020-29374)"
     commits = (("52d1e606ee73", "mm: reuse only-pte-mapped KSM page in do_wp_page() (5.1)"),)
 

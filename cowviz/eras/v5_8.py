@@ -20,6 +20,7 @@ class Era58(Era57):
     id = "5.8"
     title = "5.8: GUP breaks COW"
     kernels = "Linux 5.8"
+    names_at = "5.8"
     summary = "GUP on a COW mapping forces FOLL_WRITE: the COW is broken before the reference is taken"
     commits = (("17839856fd58", "gup: document and work around \"COW can break either way\" issue"),)
 

@@ -24,6 +24,7 @@ class Era59(Era59rc):
     id = "5.9"
     title = "5.9: has_pinned and early copy at fork"
     kernels = "Linux 5.9 - 5.18"
+    names_at = "5.9"
     summary = "mm->has_pinned plus early copy of maybe-pinned pages at fork; parent keeps its page writable"
     commits = (("008cfe4418b3", "mm: Introduce mm_struct.has_pinned"),
                ("7a4830c380f3", "mm/fork: Pass new vma pointer into copy_page_range()"),

@@ -23,6 +23,7 @@ class Era59rc(Era57):
     id = "5.9-rc"
     title = "5.9-rc: reuse only if page_count is 1"
     kernels = "Linux 5.9-rc, before 2020-09-27"
+    names_at = "5.9-rc6"
     summary = "write fault reuses a page only when page_count() == 1: no leak, but pinned pages lose DMA after fork (RDMA regression)"
     commits = (("09854ba94c6a", "mm: do_wp_page() simplification"),
                ("1a0cf26323c8", "mm/ksm: Remove reuse_ksm_page()"),

@@ -1,75 +1,42 @@
-"""Era 6.x: Linux 5.19 and 6.x: exclusive anonymous pages."""
+"""Era 6.x: Linux 6.2 to 6.18: exclusive anonymous pages with the 6.0 and 6.2 follow-ups."""
 from __future__ import annotations
 
-from ..mm.types import (FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, Page, PageAnon, PageAnonExclusive,
-                        Pte, Vma, is_cow_mapping, page_count, page_maybe_dma_pinned)
-from .base import WpDecision
-from .v5_9 import Era59
+from ..mm.types import FOLL_LONGTERM, Page, PageAnon, PageAnonExclusive, Pte, Vma, is_cow_mapping
+from .v5_19 import Era519
 
 
-class Era6x(Era59):
-    """Linux 5.19 and 6.x: exclusive anonymous pages.
+class Era6x(Era519):
+    """Linux 6.2 to 6.18 (the current kernel): exclusive anonymous pages, completed.
 
-    6c287605fd56 "mm: remember exclusively mapped anonymous pages with
-    PG_anon_exclusive": a new anonymous page is exclusive; fork clears the bit
-    (fb3d824d1a46, page_try_dup_anon_rmap()) unless the page may be pinned, in
-    which case it copies it as 5.9 did; a write fault reuses an exclusive page
-    without looking at any counter, and a non-exclusive one whose refcount is
-    1.  GUP may pin only exclusive pages: a read-only pin of a possibly shared
-    page first triggers an unshare fault (c89357e27f20 FAULT_FLAG_UNSHARE,
-    a7f226604170; 84209e87c696 in 6.2 extends it to the zero page for
-    long-term pins).  The pinned flag is the MMF_HAS_PINNED bit (a458b76a4171),
-    and anon_vma reuse counts children and VMAs apart (2555283eb40d).
-    mprotect(PROT_WRITE) makes PTEs of exclusive pages writable at once.
+    Everything of 5.19 (6c287605fd56 PG_anon_exclusive, fb3d824d1a46,
+    c89357e27f20, a7f226604170), and three later changes:
+    64fe24a3e05e (6.0) lets mprotect(PROT_WRITE) make the PTE of an exclusive
+    anonymous page writable at once (can_change_pte_writable()), since the
+    write fault would only reuse it; 2555283eb40d (6.0) "mm/rmap: Fix
+    anon_vma->degree ambiguity leading to double-reuse" makes anon_vma reuse
+    count children and VMAs apart (num_children < 2 and num_active_vmas ==
+    0); 84209e87c696 (6.2) "mm/gup: reliable R/O long-term pinning in COW
+    mappings" makes a read-only long-term pin of the shared zero page in a
+    COW mapping unshare it first.  Events use the names of v6.18: since 6.8
+    folio_try_dup_anon_rmap_pte() answers -EBUSY where 5.19 had
+    page_try_dup_anon_rmap(), since 6.9 fork copies PTEs in copy_present_ptes().
     """
     id = "6.x"
     title = "6.x: exclusive anonymous pages"
-    kernels = "Linux 5.19 - 6.x"
+    kernels = "Linux 6.2 - 6.18"
+    names_at = "6.18"
     summary = "PageAnonExclusive: reuse exclusive pages, copy pinned ones at fork, unshare before R/O pins"
-    commits = (("6c287605fd56", "mm: remember exclusively mapped anonymous pages with PG_anon_exclusive"),
-               ("fb3d824d1a46", "mm/rmap: split page_dup_rmap() into page_dup_file_rmap() and page_try_dup_anon_rmap()"),
-               ("c89357e27f20", "mm: support GUP-triggered unsharing of anonymous pages"),
-               ("a7f226604170", "mm/gup: trigger FAULT_FLAG_UNSHARE when R/O-pinning a possibly shared anonymous page"),
-               ("84209e87c696", "mm/gup: reliable R/O long-term pinning in COW mappings"),
-               ("a458b76a4171", "mm: gup: pack has_pinned in MMF_HAS_PINNED"),
-               ("2555283eb40d", "mm/rmap: Fix anon_vma->degree ambiguity leading to double-reuse"))
-    has_pinned_flag = "MMF_HAS_PINNED"
-    tracks_anon_exclusive = True
-    fork_copy_decider = "page_try_dup_anon_rmap"
+    commits = Era519.commits + (
+        ("64fe24a3e05e", "mm/mprotect: try avoiding write faults for exclusive anonymous pages when changing protection"),
+        ("2555283eb40d", "mm/rmap: Fix anon_vma->degree ambiguity leading to double-reuse"),
+        ("84209e87c696", "mm/gup: reliable R/O long-term pinning in COW mappings"))
     anon_vma_counter = "num_children/num_active_vmas"
+    default_listed = True
 
-    def wp_can_reuse_anon_page(self, page: Page, vma: Vma) -> WpDecision:
-        if PageAnonExclusive(page):
-            return WpDecision(True, f"page {page.pfn} is marked exclusive: it is this process's "
-                                    f"alone, so it is reused without looking at any counter.")
-        c = page_count(page)
-        if c == 1:
-            return WpDecision(True, f"page {page.pfn} is not marked exclusive, but its refcount is 1: "
-                                    f"nobody else holds it, so it becomes exclusive and is reused.",
-                              move_anon_rmap=True)
-        return WpDecision(False, f"page {page.pfn} is not exclusive and its refcount is {c}: "
-                                 f"someone else may hold it, so it is copied.")
-
-    def can_follow_write_pte(self, pte: Pte, flags: int) -> bool:
-        # FOLL_COW is gone (5535be309971); the model never uses FOLL_FORCE.
-        return pte.write
-
-    def gup_must_unshare(self, vma: Vma, flags: int, page: Page) -> bool:
-        # Only read-only pins need it: a write pin faults for writing anyway,
-        # and FOLL_GET users get no promise of coherence.
-        if flags & (FOLL_WRITE | FOLL_PIN) != FOLL_PIN:
-            return False
-        if not PageAnon(page):
-            # The zero page (6.2+): only a long-term pin cares to see later
-            # writes, and only in a COW mapping would a write replace it.
-            return bool(flags & FOLL_LONGTERM) and is_cow_mapping(vma.vm_flags)
-        return not PageAnonExclusive(page)
-
-    def fork_must_copy_page(self, src_vma: Vma, page: Page) -> bool:
-        # page_try_dup_anon_rmap() refuses (-EBUSY) to share an exclusive
-        # page that may be pinned; a page already shared cannot be pinned.
-        return (PageAnon(page) and PageAnonExclusive(page) and is_cow_mapping(src_vma.vm_flags)
-                and src_vma.vm_mm.has_pinned and page_maybe_dma_pinned(page))
+    def gup_must_unshare_non_anon(self, vma: Vma, flags: int) -> bool:
+        # The zero page (6.2+): only a long-term pin cares to see later
+        # writes, and only in a COW mapping would a write replace it.
+        return bool(flags & FOLL_LONGTERM) and is_cow_mapping(vma.vm_flags)
 
     def anon_vma_reusable(self, anon_vma, src_vma: Vma) -> bool:
         return anon_vma.num_children < 2 and anon_vma.num_active_vmas == 0

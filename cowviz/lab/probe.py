@@ -43,6 +43,12 @@ UNOBSERVABLE_ASSERT = {
     "pinned": "pagemap does not show pins or reference counts",
     "same-page": "frames are hidden without CAP_SYS_ADMIN",
     "different-page": "frames are hidden without CAP_SYS_ADMIN",
+    "refcount": "pagemap does not show reference counts",
+    "mapcount": "pagemap does not show mapcounts (bit 56 only says mapped once)",
+    "pincount": "pagemap does not show pins or reference counts",
+    "exclusive": "PG_anon_exclusive is not visible from user space (bit 56 only says mapped once)",
+    "has-pinned": "MMF_HAS_PINNED is not visible from user space",
+    "anon-vma": "anon_vmas are not visible from user space",
 }
 
 ALWAYS_HIDDEN = (

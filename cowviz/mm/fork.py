@@ -1,6 +1,6 @@
 """fork(), clone(CLONE_VM), exit() and exec() as far as memory goes.  Kernel: kernel/fork.c, kernel/exit.c, fs/exec.c.
 
-    copy_process -> copy_mm -> dup_mm -> mm_init            (the "has pinned" flag starts clear)
+    copy_process -> copy_mm -> dup_mm -> mm_init            (the "has pinned" flag, 5.9+, starts clear)
                                       -> dup_mmap          for each VMA of the parent:
                                            VM_DONTCOPY    skip it
                                            VM_WIPEONFORK  child VMA without pages
@@ -105,8 +105,9 @@ def mmput(mm: MmStruct) -> None:
 def exec_mmap(k, task: Task) -> MmStruct:
     """exec(): the task gets a fresh empty mm.  Kernel: exec_mmap()."""
     old = task.mm
-    k.emit("exec_mmap", f"{task.name} execs: it drops its old mm and gets a new, empty one, "
-           f"whose pinned flag starts clear.", "flag", (mm_id(old),))
+    flag = k.era.has_pinned_flag
+    k.emit("exec_mmap", f"{task.name} execs: it drops its old mm and gets a new, empty one"
+           + (f", whose {flag} flag starts clear." if flag else "."), "flag", (mm_id(old),))
     # MODEL: the kernel installs the new mm before dropping the old one; the
     # order only matters for naming here (the new mm takes the task's name).
     task.mm = None

@@ -123,22 +123,24 @@ def get_user_pages(mm: MmStruct, task: str, vma: Vma | None, i: int, gup_flags: 
     k = mm.kernel
     before = None
     if vma is not None and vma.ptes[i] is not None and not vma.ptes[i].special:
-        before = page_count(k.pages[vma.ptes[i].pfn])
+        before = k.pages[vma.ptes[i].pfn]
+        before = (before, page_count(before))
     res = __get_user_pages_locked(mm, vma, i, gup_flags)
     if isinstance(res, int):
         return res
     page = res
-    holder.refs.append(GupRef(page, gup_flags, mm, task, vma.name, i, k.write_seq))
+    holder.refs.append(GupRef(page, gup_flags, mm, task, vma.name, i, k.write_seq, vma))
     fn = "pin_user_pages" if gup_flags & FOLL_PIN else "get_user_pages"
     kind = "pins" if gup_flags & FOLL_PIN else "takes a reference on"
     if page.kind == "zero":
         counts = "the zero page's counts are not kept"
-    elif before is not None and pte_page(vma, vma.ptes[i]) is page:
-        counts = f"refcount {before} -> {page_count(page)}"
+    elif before is not None and before[0] is page:
+        counts = f"refcount {before[1]} -> {page_count(page)}"
     else:
         counts = f"refcount now {page_count(page)}"
+    tag = "pin" if gup_flags & FOLL_PIN else "get"
     k.emit(fn, f"{holder.name} {kind} page {page.pfn} ({vma.label(i)}) with {foll_names(gup_flags)}: "
-           f"{counts}.", "pin", (f"holder:{holder.name}", page_id(page.pfn), pte_id(vma, i)))
+           f"{counts}.", tag, (f"holder:{holder.name}", page_id(page.pfn), pte_id(vma, i)))
     return 0
 
 

@@ -69,8 +69,8 @@ class Kernel:
     # -- bookkeeping -----------------------------------------------------------
 
     def emit(self, fn: str, text: str, tag: str | None = None, objs: tuple = ()) -> None:
-        """Record an event from kernel function `fn`."""
-        self.events.append(Event(fn, text, tag, tuple(objs)))
+        """Record an event from kernel function `fn` (the model's name; the era gives its own)."""
+        self.events.append(Event(self.era.kernel_name(fn), text, tag, tuple(objs)))
 
     def take_events(self) -> list[Event]:
         """The events since the last call, oldest first."""
@@ -252,8 +252,9 @@ class Kernel:
                 del self.events[mark:]
         if count > 1:
             page = self.page_of(task, vma, i)
-            self.emit("get_user_pages", f"... {count} times in all: {holder} holds {count} references "
-                      f"on page {page.pfn}, refcount now {page_count(page)}.", "pin",
+            self.emit("pin_user_pages" if pin else "get_user_pages",
+                      f"... {count} times in all: {holder} holds {count} references "
+                      f"on page {page.pfn}, refcount now {page_count(page)}.", "pin" if pin else "get",
                       (holder_id(h), page_id(page.pfn), pte_id(v, i)))
         return OK
 
@@ -270,13 +271,14 @@ class Kernel:
                 freed.append(ref.page.pfn)
         pins = sum(1 for r in h.refs if r.flags & FOLL_PIN)
         fn = "unpin_user_page" if pins else "put_page"
+        tag = "unpin" if pins else "put"
         shown = sorted(set(pfns))
         text = f"{holder} lets go of page{'s' if len(shown) > 1 else ''} {', '.join(map(str, shown))}"
         text += f" ({len(h.refs)} reference{'s' if len(h.refs) > 1 else ''})."
         if freed:
             text += f"  Freed: {', '.join(map(str, sorted(set(freed))))}."
         h.refs.clear()
-        self.emit(fn, text, "unpin", (holder_id(h),) + tuple(page_id(p) for p in shown))
+        self.emit(fn, text, tag, (holder_id(h),) + tuple(page_id(p) for p in shown))
         return OK
 
     def dma_write(self, holder: str, value: str) -> Outcome:
@@ -326,6 +328,22 @@ class Kernel:
         fn = DEVICE
         where = f"{ref.task} {ref.vma}[{ref.index}]"
         mapped = f"maps page {now.pfn}" if now is not None else "maps nothing"
+        _, vma_now = self.find(ref.task, ref.vma)
+        if ref.vma_obj is not None and vma_now is not ref.vma_obj:
+            # The process itself unmapped the range it pinned (and maybe mapped
+            # another one under the name): the kernel kept nothing from it.
+            gone = (f"{ref.task} unmapped the {ref.vma} it pinned"
+                    + (f" and mapped a new {ref.vma} at another address" if vma_now is not None else ""))
+            if wrote is not None:
+                self.emit(fn, f"{h.name} writes {wrote} into page {page.pfn}, which it still holds, but "
+                          f"{gone}: no process maps page {page.pfn}.  Not a lost write of the kernel's "
+                          f"making: {ref.task} gave the range up while it was pinned.", "lost_dma",
+                          (holder_id(h), page_id(page.pfn)))
+            else:
+                self.emit(fn, f"{h.name} reads page {page.pfn}, which it still holds, but {gone}: what "
+                          f"{ref.task} writes to its new {ref.vma} does not reach the device.", "stale_pin",
+                          (holder_id(h), page_id(page.pfn)))
+            return True
         if wrote is not None:
             self.emit(fn, f"{h.name} writes {wrote} into page {page.pfn}, but {where} now {mapped}: "
                       f"{ref.task} will never see this write.", "lost_dma",
@@ -369,9 +387,8 @@ class Kernel:
         return Outcome(output=data)
 
     def memcg_limit(self, task: str, pages: int) -> Outcome:
-        t = self.tasks.get(task)
-        if t is None:
-            return ESRCH
+        """Limit the task's memcg; a task named for the first time is created, as by mmap()."""
+        t = self.tasks.get(task) or self._new_task(task)
         memcg = t.memcg
         if memcg.usage > pages:
             # MODEL: cgroup v1 memory.limit_in_bytes refuses a limit below usage

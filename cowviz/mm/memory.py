@@ -243,9 +243,12 @@ def wp_page_reuse(vmf: Vmf, page: Page, why: str) -> int:
     vma, i = vmf.vma, vmf.index
     # maybe_mkwrite(): only a VMA with VM_WRITE gets a writable PTE (a forced
     # GUP write to a read-only VMA leaves it read-only but dirty).
-    vma.ptes[i] = Pte(page.pfn, bool(vma.vm_flags & VM_WRITE), True)
+    writable = bool(vma.vm_flags & VM_WRITE)
+    vma.ptes[i] = Pte(page.pfn, writable, True)
+    now = "now writable" if writable else \
+        "dirty but still read-only (maybe_mkwrite(): the VMA has no VM_WRITE)"
     vma.vm_mm.kernel.emit("wp_page_reuse",
-                          f"{why}  {vma.label(i)} keeps page {page.pfn}, now writable.", "reuse",
+                          f"{why}  {vma.label(i)} keeps page {page.pfn}, {now}.", "reuse",
                           (pte_id(vma, i), page_id(page.pfn)))
     return VM_FAULT_WRITE
 
@@ -397,10 +400,10 @@ def copy_present_page(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc, pa
     k = src_vma.vm_mm.kernel
     new = prealloc.page
     if new is None:
-        k.emit(era_fn(k), f"{src_vma.label(i)} (page {page.pfn}, refcount {page_count(page)}) may be "
-               f"DMA-pinned, so the child must get a copy now; no page is at hand: -EAGAIN, "
-               f"drop the page-table locks and preallocate one.", None,
-               (pte_id(src_vma, i), page_id(page.pfn)))
+        why = era_copy_reason(k, page)
+        k.emit("copy_present_page", f"{why}  No page was preallocated: copy_present_page() "
+               f"returns -EAGAIN, and {k.era.kernel_name('copy_pte_range')}() drops the page-table "
+               f"locks to allocate one.", None, (pte_id(src_vma, i), page_id(page.pfn)))
         return -EAGAIN
     prealloc.page = None
     new.data = page.data                                # copy_user_highpage()
@@ -418,9 +421,14 @@ def copy_present_page(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc, pa
     return COPIED
 
 
-def era_fn(k) -> str:
-    """The kernel function that decides on the early copy in this era."""
-    return k.era.fork_copy_decider
+def era_copy_reason(k, page: Page) -> str:
+    """Why fork copies this page now, naming the function that decided in this era."""
+    decider = k.era.kernel_name(k.era.fork_copy_decider)
+    if k.era.tracks_anon_exclusive:
+        return (f"Page {page.pfn} is exclusive and may be DMA-pinned (refcount {page_count(page)}): "
+                f"{decider}() refuses to share it (-EBUSY), so the child must get a copy now.")
+    return (f"Page {page.pfn} may be DMA-pinned ({k.era.has_pinned_flag} is set, refcount "
+            f"{page_count(page)}): {decider}() must give the child a copy now.")
 
 
 def page_copy_prealloc(src_mm, src_vma: Vma, i: int) -> Page | None:

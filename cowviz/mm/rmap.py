@@ -81,9 +81,18 @@ def anon_vma_fork(vma: Vma, pvma: Vma) -> int:
     anon_vma_clone(vma, pvma)
     linked = ", ".join(str(avc.anon_vma.id) for avc in reversed(vma.anon_vma_chain))
     if vma.anon_vma is not None:
+        # Other VMAs still using it: none, unless the era's rule cannot tell.
+        in_use = vma.anon_vma.num_active_vmas - 1
+        if in_use:
+            why = (f"which {in_use} other VMA{' still uses' if in_use == 1 else 's still use'} for "
+                   f"{'its' if in_use == 1 else 'their'} new pages: its degree ({vma.anon_vma.degree - 1} "
+                   f"before this link) counts children and VMAs together and cannot tell them apart "
+                   f"(the double reuse that 2555283eb40d fixed in 6.0)")
+        else:
+            why = "which no VMA used any more"
         k.emit("anon_vma_fork",
                f"{vma.label()} is linked into anon_vma {linked} and reuses anon_vma "
-               f"{vma.anon_vma.id}, which no VMA used any more, for its new pages.",
+               f"{vma.anon_vma.id}, {why}, for its new pages.",
                "anon_vma", (vma_id(vma), anon_vma_id(vma.anon_vma)))
         return 0
     av = anon_vma_alloc(k)

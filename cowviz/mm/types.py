@@ -303,9 +303,10 @@ class Memcg:
 
 class GupRef:
     """One reference a holder took on a page: FOLL_GET or FOLL_PIN, and where it came from."""
-    __slots__ = ("page", "flags", "mm", "task", "vma", "index", "seq")
+    __slots__ = ("page", "flags", "mm", "task", "vma", "index", "seq", "vma_obj")
 
-    def __init__(self, page: Page, flags: int, mm: MmStruct, task: str, vma: str, index: int, seq: int):
+    def __init__(self, page: Page, flags: int, mm: MmStruct, task: str, vma: str, index: int, seq: int,
+                 vma_obj: "Vma | None" = None):
         self.page = page
         self.flags = flags
         self.mm = mm          # the mm the page was looked up in
@@ -313,6 +314,7 @@ class GupRef:
         self.vma = vma
         self.index = index
         self.seq = seq        # write sequence number when the reference was taken
+        self.vma_obj = vma_obj    # the VMA it was taken through (a later mmap of the name is another)
 
 
 class Holder:

@@ -21,6 +21,10 @@
     fail-alloc [N]
     assert same-page|different-page TASK VMA[I] TASK2 VMA2[J]
     assert writable|readonly|unmapped|pinned TASK VMA[I]
+    assert refcount|mapcount|pincount TASK VMA[I] N
+    assert exclusive TASK VMA[I] yes|no
+    assert has-pinned TASK yes|no
+    assert anon-vma TASK VMA|VMA[I] N|none
 
 `#` starts a comment.  Parsing knows nothing about which names exist; that
 is names.py's job.  Errors carry the 1-based column of the offending word.
@@ -91,15 +95,28 @@ GRAMMAR: dict[str, tuple] = {
     "dma-read": ((_a("device", "HOLDER"),),),
     "vmsplice": ((_a("task", "TASK"), _a("page", "VMA[I]"), _a("pipe", "PIPE", creates=True)),),
     "pipe-read": ((_a("pipe", "PIPE"),),),
-    "memcg-limit": ((_a("task", "TASK"), _a("number", "PAGES")),),
+    "memcg-limit": ((_a("task-or-new", "TASK"), _a("number", "PAGES")),),
     "fail-alloc": ((_a("number", "[N]", optional=True),),),
     "assert": ((_a("word", "same-page|different-page", "same-page", "different-page"), _a("task", "TASK"),
                 _a("page", "VMA[I]"), _a("task", "TASK2"), _a("page", "VMA2[J]")),
                (_a("word", "writable|readonly|unmapped|pinned", "writable", "readonly", "unmapped", "pinned"),
-                _a("task", "TASK"), _a("page", "VMA[I]"))),
+                _a("task", "TASK"), _a("page", "VMA[I]")),
+               (_a("word", "refcount|mapcount|pincount", "refcount", "mapcount", "pincount"),
+                _a("task", "TASK"), _a("page", "VMA[I]"), _a("number", "N")),
+               (_a("word", "exclusive", "exclusive"), _a("task", "TASK"), _a("page", "VMA[I]"),
+                _a("word", "yes|no", "yes", "no")),
+               (_a("word", "has-pinned", "has-pinned"), _a("task", "TASK"), _a("word", "yes|no", "yes", "no")),
+               # anon-vma: of a VMA (vma->anon_vma) or of a page (page->mapping); an id or none.
+               (_a("word", "anon-vma", "anon-vma"), _a("task", "TASK"), _a("vma", "VMA"), _a("number", "N")),
+               (_a("word", "anon-vma", "anon-vma"), _a("task", "TASK"), _a("vma", "VMA"), _a("word", "none", "none")),
+               (_a("word", "anon-vma", "anon-vma"), _a("task", "TASK"), _a("page", "VMA[I]"), _a("number", "N")),
+               (_a("word", "anon-vma", "anon-vma"), _a("task", "TASK"), _a("page", "VMA[I]"),
+                _a("word", "none", "none"))),
 }
 COMMANDS = tuple(GRAMMAR)
-ASSERTS = tuple(w for form in GRAMMAR["assert"] for w in form[0].words)
+ASSERTS = tuple(dict.fromkeys(w for form in GRAMMAR["assert"] for w in form[0].words))
+COUNT_ASSERTS = ("refcount", "mapcount", "pincount")
+YES_NO = ("yes", "no")
 
 
 def _usage_of(op: str) -> str:
@@ -162,6 +179,7 @@ class Command:
     count: int = 1
     child: str | None = None            # fork's CHILD, thread's NEWTASK
     check: str | None = None            # which assert
+    want: str | None = None             # what a counter/flag assert expects: a number, yes/no, none
     cols: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -206,6 +224,12 @@ class _Parser:
     # -- helpers -----------------------------------------------------------------
 
     def _usage(self) -> str:
+        check = self.fields.get("check")
+        if self.op == "assert" and check:
+            # Only the forms of this assert, not all of them.
+            forms = [f for f in GRAMMAR["assert"] if check in f[0].words]
+            return "usage: " + "  or  ".join(" ".join(["assert", check, *(a.name for a in f[1:])])
+                                              for f in forms)
         return f"usage: {USAGE[self.op]}"
 
     def _next(self, what: str) -> tuple[str, int]:
@@ -365,7 +389,35 @@ class _Parser:
                 self.number("count", "N", 1, MAX_COUNT)
         elif op == "assert":
             check = self.choice("check", ASSERTS, "what to assert")
+            if check == "has-pinned":
+                self.name("task", "TASK")
+                self.choice("want", YES_NO, "the answer")
+                return self.done()
+            if check == "anon-vma":
+                self.name("task", "TASK")
+                word, col = self._next("VMA or VMA[I]")
+                m = PAGE_REF.match(word)
+                if m and int(m.group(2)) >= 0:
+                    self.fields.update(vma=m.group(1), index=int(m.group(2)))
+                    self.cols.update(vma=col, index=col + len(m.group(1)) + 1)
+                elif NAME.match(word):
+                    self.fields["vma"] = word
+                    self.cols["vma"] = col
+                else:
+                    raise CommandError(f"assert: expected a VMA name or VMA[I], got '{word}'", col)
+                word, col = self._next("anon_vma id (a number, or none)")
+                if not (word.isdigit() or word == "none"):
+                    raise CommandError(f"assert anon-vma: expected an anon_vma id (a number) or "
+                                       f"'none', got '{word}'", col)
+                self.fields["want"] = word
+                self.cols["want"] = col
+                return self.done()
             self.page_ref()
+            if check in COUNT_ASSERTS:
+                self.fields["want"] = str(self.number("count", "N", 0, 1 << 40))
+                self.fields.pop("count")
+            elif check == "exclusive":
+                self.choice("want", YES_NO, "the answer")
             if check in ("same-page", "different-page"):
                 self.name("task2", "TASK2")
                 word, col = self._next("VMA2[J]")

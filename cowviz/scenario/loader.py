@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from .. import limits
-from ..eras import ERA_IDS, resolve
+from ..eras import DEFAULT_ERA_IDS, ERA_IDS, resolve
 from .command import PAGE_REF, Command, CommandError, PageRef, parse_command, tokenize
 from .names import Names
 from .detail import read_shows
@@ -252,7 +252,8 @@ class _Reader:
         title = self.attempt(lambda: self.text(top["title"][1], "title"), "") if "title" in top else ""
         summary = self.attempt(lambda: self.text(top["summary"][1], "summary", empty_ok=True), "") \
             if "summary" in top else ""
-        eras = self.attempt(lambda: self.eras(top["eras"][1]), ERA_IDS) if "eras" in top else ERA_IDS
+        # Without an `eras:` list: the five original eras (5.19 runs only where it is named).
+        eras = self.attempt(lambda: self.eras(top["eras"][1]), ERA_IDS) if "eras" in top else DEFAULT_ERA_IDS
         if "kernel" in top:
             kernel = self.attempt(lambda: self.era(top["kernel"][1], self.text(top["kernel"][1], "kernel"), eras),
                                   eras[-1])

@@ -145,9 +145,16 @@ class Names:
         elif op == "pipe-read":
             self._holder(cmd, "pipe")
         elif op == "memcg-limit":
-            self._task(cmd, cmd.task, "task")
+            # Like mmap, a task named for the first time is created here.
+            if cmd.task not in self.tasks:
+                self.tasks[cmd.task] = self._new_mm()
         elif op == "assert":
-            self._page(cmd, cmd.task, cmd.vma, cmd.index)
+            if cmd.vma is None:                      # has-pinned: a task's mm
+                self._task(cmd, cmd.task, "task")
+            elif cmd.index is None:                  # anon-vma of a VMA
+                self._vma(cmd, cmd.task, cmd.vma, "task", "vma")
+            else:
+                self._page(cmd, cmd.task, cmd.vma, cmd.index)
             if cmd.other is not None:
                 self._page(cmd, cmd.other.task, cmd.other.vma, cmd.other.index, "2")
 

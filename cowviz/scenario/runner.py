@@ -13,7 +13,8 @@ from ..eras import get_era
 from ..mm import InvariantError, Kernel, Outcome, check_invariants, take_snapshot
 from ..mm.events import Event
 from ..mm.snapshot import Snapshot
-from ..mm.types import page_maybe_dma_pinned
+from ..mm.types import (FOLL_PIN, PageAnon, PageAnonExclusive, page_count, page_mapcount,
+                        page_maybe_dma_pinned)
 from .command import Command
 from ..limits import MAX_RUN_CELLS
 from .loader import Scenario, ScenarioError, Step
@@ -107,6 +108,8 @@ def execute(k: Kernel, cmd: Command) -> tuple[Outcome, bool, str | None]:
 
 def check_assert(k: Kernel, cmd: Command) -> tuple[bool, str]:
     """Does the assertion hold now?  Returns (held, a sentence saying what was found)."""
+    if cmd.check in COUNTER_ASSERTS:
+        return check_counter_assert(k, cmd)
     where = f"{cmd.task} {cmd.vma}[{cmd.index}]"
     pte = k.lookup_pte(cmd.task, cmd.vma, cmd.index)
     page = k.page_of(cmd.task, cmd.vma, cmd.index)
@@ -127,6 +130,52 @@ def check_assert(k: Kernel, cmd: Command) -> tuple[bool, str]:
         held = page is not None and page.kind != "zero" and page_maybe_dma_pinned(page)
         return held, f"{where} {state}" + (f", refcount {page._refcount}" if page is not None and page.kind != "zero" else "")
     raise ValueError(cmd.check)                  # pragma: no cover
+
+
+COUNTER_ASSERTS = ("refcount", "mapcount", "pincount", "exclusive", "has-pinned", "anon-vma")
+
+
+def check_counter_assert(k: Kernel, cmd: Command) -> tuple[bool, str]:
+    """The asserts on counters and flags: refcount, mapcount, pincount, exclusive, has-pinned, anon-vma."""
+    era = k.era
+    if cmd.check == "has-pinned":
+        if not era.has_pinned_flag:
+            return False, (f"era {era.id} has no pinned flag: mm->has_pinned came with 5.9 "
+                           f"(008cfe4418b3), MMF_HAS_PINNED with 5.14 (a458b76a4171)")
+        t = k.tasks.get(cmd.task)
+        if t is None:
+            return False, f"{cmd.task} does not exist (it exited, or its fork failed)"
+        have = "yes" if t.mm.has_pinned else "no"
+        return have == cmd.want, f"{cmd.task}'s mm has {era.has_pinned_flag} {'set' if have == 'yes' else 'clear'}"
+    if cmd.check == "anon-vma" and cmd.index is None:
+        _, v = k.find(cmd.task, cmd.vma)
+        if v is None:
+            return False, f"{cmd.task} maps no {cmd.vma}"
+        have = str(v.anon_vma.id) if v.anon_vma is not None else "none"
+        return have == cmd.want, f"{v.label()} has {'anon_vma ' + have if v.anon_vma else 'no anon_vma'}"
+    where = f"{cmd.task} {cmd.vma}[{cmd.index}]"
+    pte = k.lookup_pte(cmd.task, cmd.vma, cmd.index)
+    page = k.page_of(cmd.task, cmd.vma, cmd.index)
+    if page is None:
+        return False, f"{where} maps nothing"
+    if page.kind == "zero":
+        return False, f"{where} maps the zero page, whose counters the model does not keep"
+    if cmd.check == "exclusive" and not era.tracks_anon_exclusive:
+        return False, (f"era {era.id} has no PG_anon_exclusive: it came with 5.19 (6c287605fd56)")
+    if cmd.check == "refcount":
+        have = str(page_count(page))
+    elif cmd.check == "mapcount":
+        have = str(page_mapcount(page))
+    elif cmd.check == "pincount":
+        have = str(sum(1 for h in k.holders.values() for r in h.refs
+                       if r.page is page and r.flags & FOLL_PIN))
+    elif cmd.check == "exclusive":
+        have = "yes" if PageAnonExclusive(page) else "no"
+    else:                                        # anon-vma of a page: page->mapping
+        have = str(page.mapping.id) if PageAnon(page) else "none"
+    words = {"refcount": "refcount", "mapcount": "mapcount", "pincount": "FOLL_PIN pins held",
+             "exclusive": "PG_anon_exclusive", "anon-vma": "anon_vma (page->mapping)"}[cmd.check]
+    return have == cmd.want, f"{where} maps page {page.pfn}: {words} {have}"
 
 
 def _describe(pte, page) -> str:

@@ -206,7 +206,7 @@ class Inspector:
             links.append(["anon_vma", p.anon_vma])
         links += self._mapping_links(p.pfn)
         for (h, r), n in _grouped(self.holders_of.get(ident, []), key=lambda hr: (hr[0].id, hr[1])):
-            how = ("pin" if r.pin else "GUP reference") + (f" × {n}" if n > 1 else "")
+            how = ("FOLL_PIN pin" if r.pin else "FOLL_GET reference (not a pin)") + (f" × {n}" if n > 1 else "")
             fields.append([f"held by {h.name}", how + (", write" if r.write else "") + (", longterm" if r.longterm else ""),
                            f"taken through {r.task} {r.vma}[{r.index}]"])
             if [f"{h.kind} {h.name}", h.id] not in links:

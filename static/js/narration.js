@@ -5,7 +5,7 @@ import { el, html } from "./dom.js";
 const TAG_WORDS = {
   alloc: "new page", zero_page: "zero page", wrprotect: "write-protect", share: "shared",
   early_copy: "early copy", cow_copy: "COW copy", reuse: "reuse", unshare: "unshare",
-  pin: "pin", unpin: "unpin", lost_dma: "lost DMA write", stale_pin: "stale pin", leak: "leak",
+  pin: "pin (FOLL_PIN)", unpin: "unpin", get: "GUP reference (FOLL_GET)", put: "GUP reference dropped", lost_dma: "lost DMA write", stale_pin: "stale pin", leak: "leak",
   enomem: "ENOMEM", free: "freed", anon_vma: "anon_vma", unmap: "unmap", flag: "flag", signal: "signal",
 };
 

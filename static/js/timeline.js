@@ -6,7 +6,7 @@ import { tagWord } from "./narration.js";
 // The tags worth a marker, most telling first, with the letter drawn for each.
 const MARKS = [
   ["lost_dma", "!"], ["leak", "!"], ["stale_pin", "!"], ["enomem", "!"], ["early_copy", "E"],
-  ["cow_copy", "C"], ["unshare", "U"], ["reuse", "R"], ["pin", "P"], ["unpin", "p"],
+  ["cow_copy", "C"], ["unshare", "U"], ["reuse", "R"], ["pin", "P"], ["unpin", "p"], ["get", "G"], ["put", "g"],
   ["zero_page", "0"], ["alloc", "+"], ["free", "−"], ["wrprotect", "W"],
 ];
 

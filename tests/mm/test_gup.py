@@ -37,7 +37,7 @@ def test_the_pinned_flag_is_set_by_the_first_pin_and_never_cleared(era):
     s("pin P buf[0] as nic")
     flag = s.k.era.has_pinned_flag
     assert s.mm("P").has_pinned == (flag is not None)
-    assert flag == {"5.9": "has_pinned", "6.x": "MMF_HAS_PINNED"}.get(era)
+    assert flag == {"5.9": "has_pinned", "5.19": "MMF_HAS_PINNED", "6.x": "MMF_HAS_PINNED"}.get(era)
     s("unpin nic")
     assert s.mm("P").has_pinned == (flag is not None)
     s("fork P C")

@@ -73,7 +73,7 @@ def test_a_pinned_page_shows_the_bias_and_its_holder():
     entry = Inspector(run(lines).steps[-1].snapshot).describe("page:1")
     f = fields(entry)
     assert f["page_count()"] == 1025 and f["pins (refcount / 1024)"] == 1 and f["page_maybe_dma_pinned()"] == "yes"
-    assert f["held by nic"] == "pin, write, longterm"
+    assert f["held by nic"] == "FOLL_PIN pin, write, longterm"
     assert ["device nic", "holder:nic"] in entry["links"]
     holder = fields(Inspector(run(lines).steps[-1].snapshot).describe("holder:nic"))
     assert holder["page 1"] == "FOLL_PIN|FOLL_WRITE|FOLL_LONGTERM"
@@ -100,7 +100,7 @@ def test_many_equal_references_are_one_line():
     holder = ins.describe("holder:cache")
     assert holder["fields"][1:] == [["page 1", "FOLL_GET × 1023", "taken through P buf[0]"]]
     page = fields(ins.describe("page:1"))
-    assert page["held by cache"] == "GUP reference × 1023" and page["page_count()"] == 1024
+    assert page["held by cache"] == "FOLL_GET reference (not a pin) × 1023" and page["page_count()"] == 1024
 
 
 def test_collapsed_runs_have_entries():

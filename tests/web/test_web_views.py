@@ -48,7 +48,7 @@ def test_player_page_boots_with_the_walkthrough(client):
     boot = boot_of(r.get_data(as_text=True))
     assert boot["name"] == "01-rdma" and boot["kernel"] == "5.9-rc" and boot["compare"] == ["5.9-rc", "5.9"]
     assert boot["next"] == "02-zero-page" and boot["lab"] is False
-    assert [e["id"] for e in boot["all_eras"]] == ["5.7", "5.8", "5.9-rc", "5.9", "6.x"]
+    assert [e["id"] for e in boot["all_eras"]] == ["5.7", "5.8", "5.9-rc", "5.9", "5.19", "6.x"]
     assert boot_of(client.get("/play/02-zero-page").get_data(as_text=True))["next"] is None
 
 
