@@ -76,8 +76,12 @@ def kernel_era(release: str | None = None) -> str:
     if not m:
         return "6.x"
     version = (int(m.group(1)), int(m.group(2)))
-    if version >= (5, 19):
+    # 6.0 and 6.1 have two of the three changes that separate 5.19 from 6.x; the third (the
+    # zero-page unshare for R/O long-term pins) needs a R/O pin, which the lab cannot take.
+    if version >= (6, 0):
         return "6.x"
+    if version >= (5, 19):
+        return "5.19"
     if version == (5, 9) and "-rc" in release:
         return "5.9-rc"
     if version >= (5, 9):

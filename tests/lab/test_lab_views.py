@@ -153,7 +153,7 @@ def test_groups_follow_the_scenarios_address_spaces():
     assert [g.label for g in groups_of(names, ["T", "C"])] == ["T", "C"]
 
 
-@pytest.mark.parametrize("release, era", [("6.18.44-fc", "6.x"), ("5.19.0", "6.x"), ("5.15.0-91-generic", "5.9"),
+@pytest.mark.parametrize("release, era", [("6.18.44-fc", "6.x"), ("6.1.0", "6.x"), ("5.19.0", "5.19"), ("5.15.0-91-generic", "5.9"),
                                           ("5.9.0", "5.9"), ("5.9.0-rc5", "5.9-rc"), ("5.8.18", "5.8"),
                                           ("5.4.0", "5.7"), ("4.19.0", "5.7")])
 def test_kernel_releases_map_to_eras(release, era):
@@ -197,3 +197,9 @@ def test_a_machine_that_is_not_linux_says_so(monkeypatch):
     assert lab_available() == (False, "the lab needs Linux (this is Darwin)")
     with pytest.raises(LabUnavailable, match="needs Linux"):
         probe_commands([parse_command("mmap P buf 1")])
+
+
+def test_every_assert_the_lab_cannot_see_says_why():
+    from cowviz.lab.probe import UNOBSERVABLE_ASSERT
+    from cowviz.scenario.command import ASSERTS
+    assert set(ASSERTS) - {"unmapped"} <= set(UNOBSERVABLE_ASSERT)

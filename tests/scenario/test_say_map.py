@@ -25,7 +25,7 @@ def test_a_map_gives_each_era_its_text_and_a_plain_say_gives_all_one():
 BAD = [
     # (map lines, line, col, words)
     ("      5.8: a\n      5.9-rc: b\n", 8, 7, "no text for era 5.9"),
-    ("      5.8,5.9-rc: a\n      5.10: b\n", 9, 7, "unknown era '5.10' (did you mean 5.9"),
+    ("      5.8,5.9-rc: a\n      5.10: b\n", 9, 7, "unknown era '5.10' (did you mean 5.19"),
     ("      5.8, 5.9-rc, 5.91: a\n      5.9: b\n", 8, 20, "unknown era '5.91' (did you mean 5.9"),
     ("      5.8,5.9-rc: a\n      5.9,5.8: b\n", 9, 11, "era 5.8 given twice"),
     ("      5.8,5.9-rc,5.9: a\n      6.x: b\n", 9, 7, "era 6.x is not among this scenario's eras"),
