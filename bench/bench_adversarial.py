@@ -18,6 +18,7 @@ Classes:
   session-200        one session typing 200 ordinary commands (p95 and worst `command` reply),
                      then an era switch and a restore of the same 200 lines at once
   big-lines          40 console lines of 900 KB (`write P buf[0] <900 KB>`): reply time and size
+  sessions-memory    8 connections each restoring a 200-command session: RSS growth per session
   cli-fork-chain     `python -m cowviz run` of a 1000-step fork chain: time, peak RSS, exit code
 """
 from __future__ import annotations
@@ -77,6 +78,21 @@ class Server:
 
     def rss(self):
         return rss_mb(self.proc.pid)
+
+    def cpu_s(self) -> float:
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def settle(self, limit: float = 120) -> float:
+        """Wait until the server is idle (a tree that warms its caches at start-up does that first)."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < limit:
+            a = self.cpu_s()
+            time.sleep(1)
+            if self.cpu_s() - a < 0.05:
+                break
+        return time.monotonic() - t0
 
     def stop(self):
         self.proc.terminate()
@@ -273,7 +289,27 @@ def _fork_chain(root, budget, n):
             "stderr_tail": err[0][-160:]}
 
 
-CLASSES = {"gup-restore": cls_gup_restore, "gup-restore-leave": cls_gup_restore_leave,
+def cls_sessions_memory(server, budget):
+    """8 connections, each holding a 200-command sandbox: the server's RSS growth per session."""
+    before = server.rss()[0]
+    clients, worst = [], 0.0
+    t0 = time.monotonic()
+    for i in range(8):
+        if time.monotonic() - t0 > budget:
+            break
+        c = client(server)
+        lines = session_lines()
+        dt, reply = timed(c, "sandbox", {"era": ["5.7", "5.8", "5.9-rc", "5.9", "6.x"][i % 5], "commands": lines}, budget)
+        worst = max(worst, dt)
+        clients.append(c)
+    grown = server.rss()[0] - before
+    for c in clients:
+        c.disconnect()
+    return {"sessions": len(clients), "worst_restore_s": round(worst, 3),
+            "rss_per_session_mb": round(grown / max(1, len(clients)), 1)}
+
+
+CLASSES = {"gup-restore": cls_gup_restore, "sessions-memory": cls_sessions_memory, "gup-restore-leave": cls_gup_restore_leave,
            "command-undo": cls_command_undo, "session-200": cls_session_200, "big-lines": cls_big_lines}
 
 
@@ -283,6 +319,7 @@ def run_class(root, name, budget):
         return cls_cli_fork_chain(root, budget)
     server = Server(root)
     try:
+        server.settle()
         before = server.rss()[0]
         result: dict = {}
         error: list = []
