@@ -1,6 +1,6 @@
 """Benchmark: a whole class at once.  N Socket.IO clients against one server, for each N.
 
-For each N a fresh server is started the way a user starts it (`python app.py --port P`, or with
+For each N a fresh server (or, with --reuse-server, one for all) is started the way a user starts it (`python app.py --port P`, or with
 `--production`), from this checkout or from another one (`--app-dir`, to measure an older commit
 with the same scenarios).  If the server warms the shipped walkthroughs in the background (it
 prints "walkthroughs ready"), the clients wait for that line first, as a class arriving after the
@@ -391,11 +391,12 @@ def walkthroughs(scenarios: str) -> list:
 
 # -- one N --------------------------------------------------------------------------------------
 
-def run_n(n: int, args, pairs: list) -> dict:
-    server = Server(args.app_dir, args.extra, args.scenarios)
+def run_n(n: int, args, pairs: list, shared=None) -> dict:
+    server = shared or Server(args.app_dir, args.extra, args.scenarios)
     row = {"n": n}
     try:
-        row["warm_s"] = server.wait_warm()
+        row["warm_s"] = server.wait_warm() if shared is None or not server.ready.is_set() else None
+        server.peak_threads = server.peak_rss = 0
         server.sample()
         specs = [pairs[i % len(pairs)] for i in range(n)]
         k = 1 if n < 100 else args.workers
@@ -447,7 +448,11 @@ def run_n(n: int, args, pairs: list) -> dict:
         row["threads"], row["rss"] = server.peak_threads, server.peak_rss
         row["alive"] = server.proc.poll() is None
     finally:
-        server.stop()
+        if shared is None:
+            server.stop()
+        else:
+            server._sampling = False
+            time.sleep(2)                                  # let the server see the clients leave
     return row
 
 
@@ -599,6 +604,9 @@ def main(argv=None):
     ap.add_argument("--fast-seconds", type=float, default=8.0)
     ap.add_argument("--human-seconds", type=float, default=15.0)
     ap.add_argument("--workers", type=int, default=2, help="client processes for N >= 100 (default 2)")
+    ap.add_argument("--reuse-server", action="store_true",
+                    help="one server for every N (it warms once; the opens of later Ns find the layouts the "
+                         "earlier ones made, so use it only for a server that warms at start-up)")
     ap.add_argument("--storm", action="store_true", help="also run the slow-request and connect-storm pass")
     ap.add_argument("--storm-only", action="store_true")
     ap.add_argument("--slow-requests", type=int, default=1000)
@@ -623,9 +631,14 @@ def main(argv=None):
              f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
     if not args.storm_only:
         rows = []
-        for n in [int(x) for x in args.ns.split(",") if x]:
-            rows.append(run_n(n, args, pairs))
-            print_table(rows[-1:], title if len(rows) == 1 else "")
+        shared = Server(args.app_dir, args.extra, args.scenarios) if args.reuse_server else None
+        try:
+            for n in [int(x) for x in args.ns.split(",") if x]:
+                rows.append(run_n(n, args, pairs, shared))
+                print_table(rows[-1:], title if len(rows) == 1 else "")
+        finally:
+            if shared is not None:
+                shared.stop()
         print()
         print_table(rows, f"Summary. {title}")
         r200 = next((r for r in rows if r["n"] == 200), None)

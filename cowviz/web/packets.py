@@ -52,17 +52,38 @@ class Pane(dict):
     __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = __ior__ = _frozen
 
 
-def cached_pane(prepared, key, build) -> Pane:
-    """The pane `build()` makes for `key` (step, held) of a walkthrough, made once per Prepared."""
+class SharedList(list):
+    """A list shared by every connection (a walkthrough's timeline): read-only, its JSON made once."""
+
+    __slots__ = ("_text",)
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._text = None
+
+    def json_text(self) -> str:
+        if self._text is None:
+            self._text = _dumps(list(self))
+        return self._text
+
+    _frozen = Pane._frozen
+    __setitem__ = __delitem__ = append = extend = insert = pop = remove = clear = sort = reverse = _frozen
+    __iadd__ = __imul__ = _frozen
+
+
+def cached_pane(prepared, key, build):
+    """What `build()` makes for `key` of a walkthrough under one era (a pane for (step, held), its
+    "info" or "timeline"), made once per Prepared and shared: a Pane (dict) or a SharedList."""
     have = prepared.panes.get(key)
     if have is None:
-        have = prepared.panes.setdefault(key, Pane(build()))
+        value = build()
+        have = prepared.panes.setdefault(key, SharedList(value) if isinstance(value, list) else Pane(value))
     return have
 
 
 def encode(obj, depth: int = 3) -> str:
     """JSON text of `obj` (as json.dumps(obj, separators=(",", ":")) gives), with Panes spliced in."""
-    if type(obj) is Pane:
+    if type(obj) is Pane or type(obj) is SharedList:
         return obj.json_text()
     if depth:
         if type(obj) is list:

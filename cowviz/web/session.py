@@ -105,8 +105,16 @@ class Session:
         step = self._step(data.get("step", 0), len(scenario.steps))
         panes = self._panes(name, eras, step, data.get("reveal", False))
         self.mode, self.name, self.eras, self.step, self.box = "play", name, eras, step, None
-        return {"mode": "play", "scenario": scenario_info(name, scenario), "eras": eras, "step": step,
-                "timelines": {e: timeline(self.library.run(name, e)) for e in eras}, "panes": panes}
+        info = cached_pane(self.library.prepared(name, eras[0]), "info", lambda: scenario_info(name, scenario))
+        return {"mode": "play", "scenario": info, "eras": eras, "step": step,
+                "timelines": self._timelines(name, eras), "panes": panes}
+
+    def _timelines(self, name: str, eras: list) -> dict:
+        out = {}
+        for e in eras:
+            prepared = self.library.prepared(name, e)
+            out[e] = cached_pane(prepared, "timeline", lambda: timeline(prepared.run))
+        return out
 
     def goto(self, data) -> dict:
         """Show another step.  {step, reveal?}"""
@@ -134,7 +142,7 @@ class Session:
         step = self._step(data["step"], len(scenario.steps)) if "step" in data else min(self.step, len(scenario.steps))
         panes = self._panes(self.name, eras, step, data.get("reveal", False))
         self.eras, self.step = eras, step
-        return {"eras": eras, "step": step, "timelines": {e: timeline(self.library.run(self.name, e)) for e in eras},
+        return {"eras": eras, "step": step, "timelines": self._timelines(self.name, eras),
                 "panes": panes}
 
     def answer(self, data) -> dict:

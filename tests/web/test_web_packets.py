@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from cowviz.web.packets import Pane, TextPacket, encode
+from cowviz.web.packets import Pane, SharedList, TextPacket, encode
 
 
 def std(obj):
@@ -39,6 +39,12 @@ def test_a_cached_pane_cannot_be_changed_by_one_connection_for_all():
         with pytest.raises(TypeError, match="shared by every connection"):
             change()
     assert p == {"step": 1} and dict(p) == {"step": 1}
+    t = SharedList([{"tags": ["fork"], "ok": True}])
+    for change in (lambda: t.append(1), lambda: t.__setitem__(0, 1), lambda: t.extend([1]), lambda: t.pop(),
+                   lambda: t.clear(), lambda: t.sort(), lambda: t.insert(0, 1)):
+        with pytest.raises(TypeError, match="shared by every connection"):
+            change()
+    assert encode([{"timelines": {"5.9": t}}]) == std([{"timelines": {"5.9": [{"tags": ["fork"], "ok": True}]}}])
 
 
 def test_replies_are_never_searched_for_binary_parts():
