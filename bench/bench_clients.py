@@ -31,7 +31,7 @@ server and the clients share this machine's cores; the table notes the load aver
 
 --storm adds a pass with the large numbers of issue 14 against one server: 1,000 half-sent HTTP
 requests held open while 20 fresh clients connect, open and step; then a storm of 6,000 TCP
-connects (each sending a page request), timing a fresh client's connect during and after it.
+connects (each sending a Socket.IO handshake), timing a fresh client's connect during and after it.
 """
 from __future__ import annotations
 
@@ -526,7 +526,8 @@ def storm(args, pairs) -> None:
         for s in held:
             s.close()
 
-        # A storm of connects: many sockets each sending a page request, as fast as we can open them.
+        # A storm of connects: many sockets each sending the first request of a Socket.IO connection
+        # (the Engine.IO handshake), as fast as we can open them; they stay open until the end.
         stop = threading.Event()
         counts = {"opened": 0, "failed": 0}
         socks = []
@@ -537,7 +538,7 @@ def storm(args, pairs) -> None:
                 s.settimeout(5)
                 try:
                     s.connect((HOST, server.port))
-                    s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                    s.sendall(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                     socks.append(s)
                     counts["opened"] += 1
                 except OSError:
@@ -557,7 +558,7 @@ def storm(args, pairs) -> None:
             s.close()
         time.sleep(2)
         after = _fresh_clients(server.port, pairs, 5)
-        print(f"Connect storm: {counts['opened']} connects sent a page request in {flood_s:.1f} s "
+        print(f"Connect storm: {counts['opened']} connects sent a Socket.IO handshake in {flood_s:.1f} s "
               f"({counts['failed']} failed to connect); peak server threads {peak}; "
               f"fresh client during: connect p95 {fmt(during['connect_p95'])} ms, step p95 "
               f"{fmt(during['step_p95'], 1, 1)} ms ({during['connected']}/5 connected); after: connect p95 "
