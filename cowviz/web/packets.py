@@ -51,6 +51,9 @@ class Pane(dict):
 
     __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = __ior__ = _frozen
 
+    def __reduce__(self):                 # a copy (copy.deepcopy, pickle) is a plain dict, free to change
+        return (dict, (dict(self),))
+
 
 class SharedList(list):
     """A list shared by every connection (a walkthrough's timeline): read-only, its JSON made once."""
@@ -69,6 +72,9 @@ class SharedList(list):
     _frozen = Pane._frozen
     __setitem__ = __delitem__ = append = extend = insert = pop = remove = clear = sort = reverse = _frozen
     __iadd__ = __imul__ = _frozen
+
+    def __reduce__(self):
+        return (list, (list(self),))
 
 
 def cached_pane(prepared, key, build):

@@ -44,6 +44,11 @@ def test_a_cached_pane_cannot_be_changed_by_one_connection_for_all():
                    lambda: t.clear(), lambda: t.sort(), lambda: t.insert(0, 1)):
         with pytest.raises(TypeError, match="shared by every connection"):
             change()
+    import copy
+    import pickle
+    for shared in (p, t):                         # a copy is a plain, changeable value
+        for c in (copy.deepcopy(shared), pickle.loads(pickle.dumps(shared)), copy.copy(shared)):
+            assert c == shared and type(c) in (dict, list)
     assert encode([{"timelines": {"5.9": t}}]) == std([{"timelines": {"5.9": [{"tags": ["fork"], "ok": True}]}}])
 
 
