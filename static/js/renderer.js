@@ -354,8 +354,8 @@ export function keySvg() {
     ["node", "pte none", "PTE not present"],
     ["node", "page pinned", "page maybe DMA-pinned"],
     ["node", "page anon hl", "changed by this step + badge"],
-    ["node", "page anon hl hl-pin", "PIN TAKEN: a FOLL_PIN pin (timeline P)"],
-    ["node", "page anon hl hl-get", "GUP REF TAKEN: FOLL_GET, not a pin (timeline G)"],
+    ["node", "page anon hl hl-pin", "PIN TAKEN: FOLL_PIN (timeline P)"],
+    ["node", "page anon hl hl-get", "GUP REF: FOLL_GET, no pin (G)"],
   ];
   const step = 30;
   const root = svg("svg", { class: "diagram-svg key-svg", viewBox: `0 0 420 ${rows.length * step + 8}`, role: "img",
