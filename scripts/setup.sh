@@ -51,7 +51,7 @@ if [ ! -f .venv/.installed ] || [ requirements.txt -nt .venv/.installed ]; then
     .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
     touch .venv/.installed
 fi
-if [ ! -d node_modules/socket.io-client ] || [ ! -d node_modules/codemirror ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    echo "setup: installing the browser libraries: socket.io client, CodeMirror (npm ci)"
+if [ ! -d node_modules/socket.io-client ] || [ ! -d node_modules/codemirror ] || [ ! -d node_modules/axe-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "setup: installing the browser libraries: socket.io client, CodeMirror; axe-core for the tests (npm ci)"
     npm ci --silent --no-audit --no-fund
 fi

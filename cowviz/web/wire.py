@@ -16,7 +16,8 @@ comparison view two (same step, two eras), the sandbox one.
             "ask": null | {"question": html, "kind": "choice" | "pick", "choices": [...],
                            "answer": str | null, "answer_text": str | null, "explain": html | null},
             "frame": the diagram frame (Frame.to_json(), docs/diagram.md) | null,
-            "objects": {id: inspector entry (cowviz/web/inspector.py)}}
+            "objects": {id: inspector entry (cowviz/web/inspector.py)},
+            "alt": what the step changed, in words (cowviz/web/words.py)}
 
 A run of four or more consecutive events from the same function, with the same
 tag and objects (`gup ... x1023` makes 1023), travels as one event with
@@ -32,6 +33,7 @@ from ..scenario.runner import Run, StepResult
 from .inspector import Inspector
 from .glossary import render_narration
 from .markdown import render_inline, render_markdown
+from .words import step_words
 
 
 def scenario_info(name: str, scenario) -> dict:
@@ -96,13 +98,15 @@ def pane(run: Run, index: int, frame_at, held: bool, intro: str | None = None,
             "result": None, "expected": None, "ok": True, "message": None, "narration": "",
             "narration_varies": False, "events": [], "tags": [], "ask": None}
     if index == 0:
-        base.update(narration=intro or "", frame=frame_at(0), objects=objects_at(0))
+        base.update(narration=intro or "", frame=frame_at(0), objects=objects_at(0),
+                    alt=step_words(None, frame_at(0), None))
         return base
     s = run.steps[index - 1]
     ask = s.step.ask if s.step is not None else None
     base["command"] = s.command
     if ask is not None and held:
         base.update(held=True, frame=frame_at(index - 1), objects=objects_at(index - 1),
+                    alt=f"{s.command}: a question waits; the diagram still shows the state before this step",
                     ask={"question": render_inline(ask.question), "kind": ask.kind,
                          "choices": list(ask.choices), "answer": None, "answer_text": None,
                          "explain": None})
@@ -111,7 +115,8 @@ def pane(run: Run, index: int, frame_at, held: bool, intro: str | None = None,
                  narration=render_narration(s.step.say_for(run.era) if s.step is not None else None),
                  narration_varies=bool(s.step is not None and s.step.say_varies),
                  events=events_json(s.events),
-                 tags=step_tags(s), frame=frame_at(index), objects=objects_at(index))
+                 tags=step_tags(s), frame=frame_at(index), objects=objects_at(index),
+                 alt=step_words(frame_at(index - 1), frame_at(index), s.command))
     if ask is not None:
         base["ask"] = {"question": render_inline(ask.question), "kind": ask.kind,
                        "choices": list(ask.choices), "answer": s.answer,

@@ -20,7 +20,7 @@ function rmapBlock(rmap, follow) {
       el("td", { class: m.found === false ? "bad" : m.found ? "good" : "" },
         m.found === null ? "—" : m.found ? "✓ found" : "✗ not found")));
   return el("section", { class: "rmap" },
-    el("h4", {}, "rmap walk"),
+    el("h3", {}, "rmap walk"),
     el("p", { class: "note" }, rmap.note),
     rmap.mappings.length
       ? el("table", { class: "fields rmap-table" },
@@ -45,7 +45,7 @@ export class Inspector {
 
   showEmpty() {
     fill(this.host,
-      el("h3", {}, "Inspector"),
+      el("h2", {}, "Inspector"),
       el("p", { class: "muted" }, "Click any object in the diagram: a page shows its counters and the rmap walk, a PTE its bits, an mm its pinned flag."),
     );
   }
@@ -61,7 +61,7 @@ export class Inspector {
     const entry = this.objects[id];
     if (!entry) {
       fill(this.host,
-        el("h3", {}, "Inspector"),
+        el("h2", {}, "Inspector"),
         el("p", { class: "muted" }, `${id} does not exist at this step.`),
       );
       if (notify) this.onSelect(id, null);
@@ -70,7 +70,7 @@ export class Inspector {
     const follow = (other) => this.select(other);
     const links = (entry.links || []).filter(([, target]) => target !== id);
     fill(this.host,
-      el("h3", {}, "Inspector: ", el("span", { class: "inspect-title" }, entry.title)),
+      el("h2", {}, "Inspector: ", el("span", { class: "inspect-title" }, entry.title)),
       entry.fields.length ? fieldTable(entry.fields) : null,
       ...(entry.rows || []).map((r) => el("details", { open: entry.rows.length <= 4 }, el("summary", {}, `[${r.index}]`), fieldTable(r.fields))),
       entry.rmap ? rmapBlock(entry.rmap, follow) : null,

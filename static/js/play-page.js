@@ -11,6 +11,9 @@ import { readPlayUrl, writePlayUrl } from "./urlstate.js";
 import { answerOf, isRevealed as learnerRevealed, markAnswer, markSeen } from "./progress.js";
 import { initChrome, isTyping, toggleProjector, viewToggle } from "./settings.js";
 import { labButton } from "./lab.js";
+import { Projector } from "./projector.js";
+import { playerKeys, radioArrows } from "./keys.js";
+import { startCard, stepAlt, timelineKey } from "./stepinfo.js";
 
 const boot = bootData();
 const transport = new Transport();
@@ -39,6 +42,9 @@ const state = {
 };
 
 const stage = $("#stage");
+// Projector mode draws the focus view (projector.js); pick questions need every page on screen.
+const projector = new Projector({ getPanes: () => state.panes,
+  extraIds: (p) => (p.data?.held && p.data.ask?.kind === "pick" ? (p.data.frame?.nodes || []).filter((n) => n.kind === "page").map((n) => n.id) : []) });
 const follow = viewToggle("follow-toggle", "cowviz.follow", true, ["Zoom: fit step", "Zoom: whole"], (on) => {
   Diagram.follow = on;
   state.panes?.forEach((p) => p.diagram.refit());
@@ -46,6 +52,7 @@ const follow = viewToggle("follow-toggle", "cowviz.follow", true, ["Zoom: fit st
 const focus = viewToggle("focus-toggle", "cowviz.focus", false, ["Diagram only: on", "Diagram only"], (on) => {
   document.body.classList.toggle("focus", on);
   arrangeComparison();
+  projector.redraw();
 });
 const inspector = new Inspector($("#inspector"), { onSelect: (id, entry) => markSelection(id, entry) });
 const timeline = new Timeline($("#timeline"), { onSeek: (n) => player.goto(n) });
@@ -141,6 +148,7 @@ async function answer(index, choice) {
     markAnswer(boot.name, pane.era, step, "wrong");
     pane.ask.feedback = reply.hint;
     renderPaneText(index);
+    pane.askSlot.querySelector(".choice")?.focus();
     return;
   }
   markAnswer(boot.name, pane.era, step, reply.correct ? "right" : "skipped");
@@ -148,6 +156,11 @@ async function answer(index, choice) {
   pane.ask.feedback = null;
   await showPane(index, reply.pane);
   afterShow(step);
+  // The focus goes to what answered: this era's revealed box, or the next era's question.
+  const waiting = state.panes.find((p) => p.data.held);
+  const target = waiting ? waiting.askSlot.querySelector(".choice") : pane.askSlot.querySelector(".ask");
+  if (target && !waiting) target.setAttribute("tabindex", "-1");
+  target?.focus();
   if (!state.panes.some((p) => p.data.held)) player.revealed();
 }
 
@@ -161,6 +174,7 @@ async function applyEras(reply) {
   clear($("#asks"));
   clear($("#events"));
   state.panes = state.eras.map((era, index) => makePane(era, index));
+  projector.reset();
   timeline.setSteps(state.info.steps, state.eras.map((e) => state.timelines[e]), (n) => stepHidden(n));
   renderEraControls();
   renderScenarioInfo();
@@ -197,7 +211,7 @@ function showPanes(panes) {
 
 // Side by side or stacked: whichever gives the two diagrams the larger scale on this screen.
 function arrangeComparison() {
-  if (!state || state.eras.length !== 2) return;
+  if (!state || state.eras.length !== 2 || projector?.on) return;
   const vb = state.panes[0].data?.frame?.vb;
   const box = stage.getBoundingClientRect();
   let cols = true;
@@ -220,7 +234,8 @@ function showPane(index, data) {
   // While a question waits the diagram shows the state before the step: last step's highlights would mislead.
   pane.root.classList.toggle("held", Boolean(data.held));
   renderPaneText(index);
-  const drawn = pane.diagram.show(data.frame);
+  const drawn = projector.on ? projector.draw() : pane.diagram.show(data.frame);
+  startCard(pane, data, state.info);
   if (index === selectedPaneIndex()) inspector.update(data.objects);
   if (data.held && data.ask && data.ask.kind === "pick") {
     pane.diagram.mark("pickable", (data.frame?.nodes || []).filter((n) => n.kind === "page").map((n) => n.id));
@@ -245,7 +260,7 @@ function renderPaneText(index) {
   }
   const comparing = state.eras.length === 2;
   fill(pane.events,
-    el("h3", { class: "events-title" }, "Kernel functions", comparing ? el("span", { class: "era-badge small" }, pane.era) : null),
+    el("h2", { class: "events-title" }, "Kernel functions", comparing ? el("span", { class: "era-badge small" }, pane.era) : null),
     eventList(data, (ids) => pane.diagram.mark("related", ids)));
   renderSide();
 }
@@ -286,15 +301,20 @@ function renderScenarioInfo() {
 }
 
 function renderEraControls() {
+  const hadFocus = document.activeElement?.classList.contains("era-choice");
   const host = clear($("#era-controls"));
   const allowed = state.info ? state.info.eras : boot.eras;
   const left = state.eras[0];
   host.append(el("span", { class: "label", id: "era-label" }, "Kernel:"));
-  host.append(el("div", { class: "segmented", role: "radiogroup", "aria-labelledby": "era-label" },
+  const pickEra = (era) => switchEras(state.eras.length === 2 ? [era, state.eras[1] === era ? state.eras[0] : state.eras[1]] : [era]);
+  const group = el("div", { class: "segmented", role: "radiogroup", "aria-labelledby": "era-label" },
     allowed.map((era) => el("button", {
       type: "button", role: "radio", class: "era-choice", "data-era": era, "aria-checked": String(era === left),
-      onclick: () => switchEras(state.eras.length === 2 ? [era, state.eras[1] === era ? state.eras[0] : state.eras[1]] : [era]),
-    }, era))));
+      onclick: () => pickEra(era),
+    }, era)));
+  host.append(group);
+  radioArrows(group, (b) => pickEra(b.dataset.era));
+  if (hadFocus) group.querySelector('[aria-checked="true"]')?.focus();
   const compare = el("select", { id: "compare-with", "aria-label": "compare with era" },
     el("option", { value: "" }, "— no comparison —"),
     allowed.filter((e) => e !== left).map((era) => el("option", { value: era, selected: state.eras[1] === era }, `compare with ${era}`)));
@@ -329,9 +349,10 @@ function afterShow(step) {
   const first = state.panes[0]?.data;
   if (first) {
     const results = state.panes.map((p) => (p.data.held ? `${p.era}: question` : `${p.era}: ${p.data.result ?? "start"}`));
-    $("#announce").textContent = `Step ${step} of ${first.total}${first.command ? `: ${first.command}` : ""}. ${results.join(", ")}.`;
+    $("#announce").textContent = `Step ${step} of ${first.total}${first.command ? `: ${first.command}` : ""}. ${results.join(", ")}. ${stepAlt(state.panes)}`;
   }
   room.onShow?.(step);
+  timelineKey($("#timeline-key"), state.eras.map((e) => state.timelines[e]));
 }
 
 $("#first").addEventListener("click", () => player.first());
@@ -341,20 +362,10 @@ $("#next").addEventListener("click", () => player.next());
 $("#last").addEventListener("click", () => player.last());
 $("#speed").addEventListener("change", (e) => player.setSpeed(Number(e.target.value)));
 
-document.addEventListener("keydown", (e) => {
-  if (isTyping(e) || e.altKey || e.ctrlKey || e.metaKey) return;
-  const onButton = e.target instanceof Element && e.target.closest("button, a, summary, [tabindex]");
-  const keys = {
-    ArrowRight: () => player.next(), ArrowLeft: () => player.prev(),
-    Home: () => player.first(), End: () => player.last(),
-    " ": () => player.toggle(), p: () => toggleProjector(), f: () => focus.toggle(), z: () => follow.toggle(),
-  };
-  if ((e.key === " " || e.key === "Enter") && onButton) return; // Space and Enter press the focused button
-  const fn = keys[e.key];
-  if (fn) {
-    e.preventDefault();
-    fn();
-  }
+playerKeys({
+  next: () => player.next(), prev: () => player.prev(), first: () => player.first(), last: () => player.last(),
+  toggle: () => player.toggle(), projector: () => toggleProjector(), diagramOnly: () => focus.toggle(),
+  zoom: () => (projector.on || projector.overview ? projector.toggleOverview() : follow.toggle()),
 });
 
 // -- inspecting and picking ----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // from the frame on screen to the next one by object id.  Geometry comes from the server's
 // Graphviz layout; here we only draw it.
 import * as anim from "./animations.js";
+import { edgeWords } from "./words.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const LINE = 19; // px between label lines: the layout sizes boxes for 16 pt text
@@ -91,7 +92,7 @@ export class Diagram {
     g.classList.toggle(cls, on);
     let ring = g.querySelector(`rect.ring-${cls}`);
     if (on && !ring) {
-      const pad = { selected: 7, related: 5, pickable: 9 }[cls] || 6;
+      const pad = { selected: 7, related: 5, pickable: 9, differs: 4 }[cls] || 6;
       ring = svg("rect", { class: `ring ring-${cls}`, x: -pad, y: -pad, width: n.w + 2 * pad, height: n.h + 2 * pad, rx: 10 });
       g.prepend(ring);
     } else if (!on && ring) {
@@ -137,7 +138,7 @@ export class Diagram {
   // step with three boxes is drawn large.  Objects never move within the layout; only the view zooms.
   _camera(frame) {
     const [vx, vy, vw, vh] = frame.vb;
-    if (!Diagram.follow) return [vx, vy, vw, vh];
+    if (!Diagram.follow || frame.fixed) return [vx, vy, vw, vh];
     let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
     const grow = (cx, cy, w, h) => {
       x0 = Math.min(x0, cx - w / 2); y0 = Math.min(y0, cy - h / 2);
@@ -254,7 +255,7 @@ export class Diagram {
   _makeEdge(e) {
     const g = svg("g", { class: `edge ${e.cls}`, "data-edge": e.id });
     const title = svg("title");
-    title.textContent = `${e.tail} → ${e.head}${e.label ? ` (${e.label})` : ""}`;
+    title.textContent = edgeWords(e);
     g.append(title);
     g.append(svg("path", { class: "line", d: e.d }));
     const base = lastPoint(e.d);

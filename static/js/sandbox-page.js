@@ -93,7 +93,7 @@ async function apply(reply) {
   paneRoot.querySelector(".era-title").textContent = eraInfo ? eraInfo.kernels : "";
   fill(paneRoot.querySelector(".pane-result"),
     p.command ? el("code", { class: "command" }, p.command) : null, " ", resultLine(p));
-  fill($("#events"), el("h3", { class: "events-title" }, "Kernel functions"),
+  fill($("#events"), el("h2", { class: "events-title" }, "Kernel functions"),
     eventList(p, (ids) => diagram.mark("related", ids)));
   inspector.update(p.objects);
   $("#undo").disabled = state.history.length === 0;

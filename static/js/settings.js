@@ -15,6 +15,15 @@ function setProjector(on) {
   } catch {
     // Not saved; the toggle still works for this page.
   }
+  // The URL says it too, so a copied link opens the projector view.
+  const q = new URLSearchParams(window.location.search);
+  if ((q.get("projector") === "1") !== on) {
+    if (on) q.set("projector", "1");
+    else q.delete("projector");
+    const search = q.toString().replace(/%2C/g, ",");
+    window.history.replaceState(null, "", `${window.location.pathname}${search ? `?${search}` : ""}`);
+  }
+  document.dispatchEvent(new CustomEvent("cowviz:projector", { detail: on }));
 }
 
 export function toggleProjector() {
@@ -73,6 +82,9 @@ export function initChrome(transport) {
   } catch {
     on = false;
   }
+  // ?projector=1 (or 0) on any URL turns it on (or off), and is remembered like the toggle.
+  const asked = new URLSearchParams(window.location.search).get("projector");
+  if (asked === "1" || asked === "0") on = asked === "1";
   setProjector(on);
   document.getElementById("projector-toggle")?.addEventListener("click", toggleProjector);
   const help = document.getElementById("help");

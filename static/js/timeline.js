@@ -4,7 +4,7 @@ import { el, clear, fill } from "./dom.js";
 import { tagWord } from "./narration.js";
 
 // The tags worth a marker, most telling first, with the letter drawn for each.
-const MARKS = [
+export const MARKS = [
   ["lost_dma", "!"], ["leak", "!"], ["stale_pin", "!"], ["enomem", "!"], ["early_copy", "E"],
   ["cow_copy", "C"], ["unshare", "U"], ["reuse", "R"], ["pin", "P"], ["unpin", "p"], ["get", "G"], ["put", "g"],
   ["zero_page", "0"], ["alloc", "+"], ["free", "−"], ["wrprotect", "W"],
@@ -32,8 +32,9 @@ export class Timeline {
     this.total = steps.length;
     this.range.max = String(this.total);
     clear(this.marks);
-    this.marks.style.gridTemplateColumns = `repeat(${this.total + 1}, 1fr)`;
-    this.marks.append(el("button", { type: "button", class: "mark start", title: "step 0: the start", onclick: () => this.onSeek(0) }, "0"));
+    this.marks.style.gridTemplateColumns = `repeat(${this.total + 1}, minmax(0, 1fr))`;
+    this.marks.append(el("button", { type: "button", class: "mark start", title: "step 0: the start", onclick: () => this.onSeek(0) },
+      el("span", { "aria-hidden": "true" }, "0"), el("span", { class: "sr-only" }, "step 0: the start")));
     steps.forEach((s, i) => {
       const n = i + 1;
       const perEra = timelines.map((t) => (hidden(n) ? null : markerFor(t[i].tags)));
@@ -46,9 +47,11 @@ export class Timeline {
       if (failed) label.push("an expectation fails");
       this.marks.append(el("button", {
         type: "button", class: `mark${s.ask ? " has-ask" : ""}${differs ? " differs" : ""}${failed ? " failed" : ""}`,
-        title: label.join(" · "), "aria-label": label.join(", "), onclick: () => this.onSeek(n),
-      }, s.ask ? el("span", { class: "m-ask" }, "?") : null,
-         perEra.map((m) => (m ? el("span", { class: `m tag-${m.tag}` }, m.letter) : el("span", { class: "m none" }, "·")))));
+        title: label.join(" · "), onclick: () => this.onSeek(n),
+      }, s.ask ? el("span", { class: "m-ask", "aria-hidden": "true" }, "?") : null,
+         perEra.map((m) => (m ? el("span", { class: `m tag-${m.tag}`, "aria-hidden": "true" }, m.letter)
+                              : el("span", { class: "m none", "aria-hidden": "true" }, "·"))),
+         el("span", { class: "sr-only" }, label.join(", "))));
     });
   }
 

@@ -19,6 +19,7 @@ export function writePlayUrl(eras, step) {
   q.set("step", String(step));
   const room = new URLSearchParams(window.location.search).get("room"); // a presenter's page keeps its room
   if (room) q.set("room", room);
+  if (document.body.classList.contains("projector")) q.set("projector", "1");
   const url = `${window.location.pathname}?${q.toString().replace(/%2C/g, ",")}`;
   if (url !== window.location.pathname + window.location.search) window.history.replaceState(null, "", url);
 }

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -69,14 +70,18 @@ def start_server(scenarios: str = SCENARIOS, extra=()):
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("COWVIZ_LAB", None)
+    # The server's log goes to a file: a pipe nobody reads fills up after a few hundred requests
+    # and then blocks the server.
+    log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--library", scenarios, *extra],
-                            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
                             stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with {proc.returncode}: {proc.stdout.read()}")
+            log.seek(0)
+            raise RuntimeError(f"the server exited with {proc.returncode}: {log.read()}")
         try:
             if requests.get(url + "/", timeout=5).status_code == 200:
                 return proc, url
