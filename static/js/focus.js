@@ -207,7 +207,9 @@ function buildItems(shown, info) {
     it.w = Math.max(...heads.concat(it.rows.map((r) => info.get(r))).map((n) => n.w));
     it.headH = head ? head.h : 0;
     it.h = it.headH + it.rows.reduce((s, r) => s + info.get(r).h, 0);
-    it.badge = [it.id, ...it.rows].some((id) => info.get(id)?.badge);
+    // Pages and holders may get a badge (it sticks out above the box): room for it always, so a
+    // badge that appears later moves nothing.
+    it.badge = [it.id, ...it.rows].some((id) => info.get(id)?.badge || ["page", "holder"].includes(info.get(id)?.kind));
     it.sort = sortKey(head || info.get(it.rows[0]));
   }
   return items;
@@ -277,7 +279,7 @@ function spread(cols, width, prev, sticky) {
   return x - GAP_X + MARGIN <= width;
 }
 
-function arrange(items, width, height, memory) {
+function arrange(items, width, height, memory, stickyOnly = false) {
   const cols = [];
   for (const key of COLUMN_ORDER) {
     const list = [...items.values()].filter((it) => it.col === key).sort((a, b) => cmp(a.sort, b.sort));
@@ -290,6 +292,7 @@ function arrange(items, width, height, memory) {
   const fits = (sx, sy) => spread(cols, width, memory.colX, sx)
     && cols.every((c) => stack(c.list, height, memory.rowY, sy));
   if (fits(true, true)) return cols;
+  if (stickyOnly) return null;
   const natural = () => cols.forEach((c) => { c.w = Math.max(...c.list.map((it) => it.w)); });
   if (fits(true, false)) return cols;
   natural();
@@ -371,41 +374,49 @@ export class FocusLayout {
     for (let i = 0; i < Math.max(0, ...lists.map((l) => l.length)); i++) {
       for (const l of lists) if (l[i] && !order.includes(l[i])) order.push(l[i]);
     }
-    let shown = [];
-    let cols = arrange(buildItems([], info), width, height, this.memory) || [];
-    for (const id of order) {
-      const n = info.get(id);
-      const want = [id];
-      if (n.kind === "pte" && info.has(vmaOf(n)) && !shown.includes(vmaOf(n))) want.unshift(vmaOf(n));
-      const trial = shown.concat(want.filter((x) => !shown.includes(x)));
-      const placed = arrange(buildItems(trial, info), width, height, this.memory);
-      if (placed) {
-        shown = trial;
-        cols = placed;
+    // Choose what to show, most telling first.  First without moving anything that is on screen
+    // (the steady camera); only when one of the objects the step names does not fit that way, lay
+    // the view out afresh.
+    const primaries = new Set(frames.flatMap((f) => (f?.nodes || []).filter(isPrimary).map((n) => n.id)));
+    const choose = (stickyOnly) => {
+      let shown = [];
+      let cols = arrange(buildItems([], info), width, height, this.memory) || [];
+      let missed = false;
+      const tryAdd = (want) => {
+        const trial = shown.concat(want.filter((x) => info.has(x) && !shown.includes(x)));
+        const placed = arrange(buildItems(trial, info), width, height, this.memory, stickyOnly);
+        if (placed) {
+          shown = trial;
+          cols = placed;
+        }
+        return Boolean(placed);
+      };
+      for (const id of order) {
+        const n = info.get(id);
+        const want = n.kind === "pte" && info.has(vmaOf(n)) ? [vmaOf(n), id] : [id];
+        if (!tryAdd(want) && primaries.has(id)) missed = true;
       }
-    }
-    // Room left: the neighbours of what is shown (the other rows of a table shown, the pages its
-    // rows map), so a quiet corner of the screen still tells the state around the focus.
-    const near = new Set();
-    frames.forEach((f) => (f?.edges || []).forEach((e) => {
-      if (shown.includes(e.tail) && e.kind === "map") near.add(e.head);
-      if (shown.includes(e.head) && e.kind === "map") near.add(e.tail);
-    }));
-    for (const id of info.keys()) {
-      const n = info.get(id);
-      if (n.kind === "pte" && shown.includes(vmaOf(n))) near.add(id);
-    }
-    for (const id of [...near].sort((a, b) => info.get(a).y - info.get(b).y)) {
-      if (shown.includes(id) || !info.has(id)) continue;
-      const n = info.get(id);
-      const want = n.kind === "pte" && !shown.includes(vmaOf(n)) ? [vmaOf(n), id] : [id];
-      const trial = shown.concat(want.filter((x) => info.has(x) && !shown.includes(x)));
-      const placed = arrange(buildItems(trial, info), width, height, this.memory);
-      if (placed) {
-        shown = trial;
-        cols = placed;
+      // Room left: the neighbours of what is shown (the other rows of a table shown, the pages its
+      // rows map), so a quiet corner of the screen still tells the state around the focus.
+      const near = new Set();
+      frames.forEach((f) => (f?.edges || []).forEach((e) => {
+        if (shown.includes(e.tail) && e.kind === "map") near.add(e.head);
+        if (shown.includes(e.head) && e.kind === "map") near.add(e.tail);
+      }));
+      for (const id of info.keys()) {
+        const n = info.get(id);
+        if (n.kind === "pte" && shown.includes(vmaOf(n))) near.add(id);
       }
-    }
+      for (const id of [...near].sort((a, b) => info.get(a).y - info.get(b).y)) {
+        if (shown.includes(id) || !info.has(id)) continue;
+        const n = info.get(id);
+        tryAdd(n.kind === "pte" ? [vmaOf(n), id] : [id]);
+      }
+      return { shown, cols, missed };
+    };
+    let pick = choose(true);
+    if (pick.missed) pick = choose(false);
+    const { shown, cols } = pick;
     const folded = [...info.keys()].filter((id) => !shown.includes(id));
     // Remember the places for the next step (the steady camera).
     const colX = new Map();
