@@ -147,7 +147,7 @@ def measure_walkthrough(page, w, mode, projector):
     out = []
     for n in range(0, w["steps"] + 1):
         if n:
-            page.keyboard.press("PageDown")
+            page.keyboard.press("ArrowRight")     # (the player before issue 11 knew no Page Down)
             wait_step(page, n, w["steps"])
         m = page.evaluate(MEASURE_JS)
         out.append({"step": n, "p10": pct(m["sizes"], 10), "min": min(m["sizes"]) if m["sizes"] else None,
@@ -169,6 +169,8 @@ def main(argv=None):
     ap.add_argument("--only", nargs="*", help="walkthrough number prefixes, e.g. 01 08")
     ap.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     ap.add_argument("--json", help="write every measurement to this file")
+    ap.add_argument("--viewports", nargs="*", help="e.g. 1024x768 1920x1080 (default: the four classroom screens)")
+    ap.add_argument("--no-zoom", action="store_true", help="skip the 150 %% zoom runs")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -182,8 +184,9 @@ def main(argv=None):
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-            for (vw, vh) in VIEWPORTS:
-                for zoom in (1.0, 1.5):
+            sizes = [tuple(int(x) for x in v.split("x")) for v in args.viewports] if args.viewports else VIEWPORTS
+            for (vw, vh) in sizes:
+                for zoom in ((1.0,) if args.no_zoom else (1.0, 1.5)):
                     ctx = browser.new_context(viewport={"width": round(vw / zoom), "height": round(vh / zoom)},
                                               device_scale_factor=zoom, base_url=url, reduced_motion="reduce")
                     ctx.add_init_script(reveal_all_script([w["name"] for w in items])
@@ -192,8 +195,6 @@ def main(argv=None):
                     page = ctx.new_page()
                     for w in items:
                         for mode in ("one", "compare"):
-                            if zoom != 1.0 and mode == "one" and False:
-                                continue
                             for r in measure_walkthrough(page, w, mode, not args.plain):
                                 rows.append((w["name"], mode, (vw, vh), zoom, r))
                     ctx.close()

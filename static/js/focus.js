@@ -18,9 +18,9 @@ export const FONT = 16;        // world units of the renderer's text (renderer.j
 const LINE = 19;
 const CHAR = 9.64;             // DejaVu Sans Mono advance at 16 px
 const PAD_X = 22;
-const PAD_Y = 10;
-const GAP_Y = 10;              // between items in a column
-const GAP_BADGE = 16;          // above an item with a badge (it sticks out of the top)
+const PAD_Y = 8;
+const GAP_Y = 6;               // between items in a column
+const GAP_BADGE = 14;          // above an item with a badge (it sticks out of the top)
 const GAP_X = 50;              // between columns: room for the edges
 const MARGIN = 8;
 
@@ -117,7 +117,10 @@ function linesFor(n, before) {
 }
 
 // Long "key value key value" lines go one pair to a line: a narrow box is worth more than a low one.
+let WIDE = false;   // one line per field line (wider, lower boxes) instead of one line per pair
+
 function narrow(lines) {
+  if (WIDE) return lines;
   return lines.flatMap((line, i) => {
     const p = i > 0 && line.length > 13 ? pairs(line) : null;
     return p ? p.map((kv) => kv.join(" ")) : [line];
@@ -139,7 +142,8 @@ function boxHeight(lines) {
 function priorities(frame, keep, extra) {
   const nodes = (frame.nodes || []).filter((n) => n.kind !== "legend");
   const byId = new Map(nodes.map((n) => [n.id, n]));
-  const primary = nodes.filter(isPrimary).sort((a, b) => rankOf(a) - rankOf(b) || a.y - b.y);
+  const fresh = (n) => (/ new /.test(` ${n.cls} `) ? 0 : 1);
+  const primary = nodes.filter(isPrimary).sort((a, b) => rankOf(a) - rankOf(b) || fresh(a) - fresh(b) || a.y - b.y);
   const order = [];
   const seen = new Set();
   const add = (id) => {
@@ -338,85 +342,102 @@ export class FocusLayout {
         this.current[p] = f;
       }
     });
-    const info = new Map();
+    // Two ways to draw the fields (one pair to a line: narrow and tall; or as the diagram writes
+    // them: wide and low); the one that folds less wins.
     const present = frames.map((f) => new Set((f?.nodes || []).map((n) => n.id)));
-    // One description per id; with two eras the first pane that has the object describes its place,
-    // and the box is as large as the larger of the two.
-    frames.forEach((f, p) => {
-      if (!f) return;
-      const mid = f.vb[0] + f.vb[2] / 2;
-      const ownerY = new Map();
-      for (const n of f.nodes || []) {
-        const o = ownerOf(n);
-        if (o && n.kind !== "memcg") ownerY.set(o, Math.min(ownerY.get(o) ?? Infinity, n.y));
+    const plan = (wide) => {
+      WIDE = wide;
+      try {
+        return planWith();
+      } finally {
+        WIDE = false;
       }
-      for (const n of f.nodes || []) {
-        if (n.kind === "legend") continue;
-        const lines = linesFor(n, this.before[p].get(n.id));
-        const w = textWidth(lines);
-        const h = boxHeight(lines);
-        const had = info.get(n.id);
-        if (had) {
-          had.w = Math.max(had.w, w);
-          had.h = Math.max(had.h, h);
-          had.lines[p] = lines;
-          had.badge = had.badge || Boolean(n.badge);
-          continue;
-        }
-        // A box on screen keeps its height while it stays (a line fewer leaves room, not a jump).
-        info.set(n.id, { id: n.id, kind: n.kind, col: columnOf(n, mid), y: n.y, ownerY: ownerY.get(ownerOf(n)),
-                         w, h: Math.max(h, this.memory.h.get(n.id) || 0), lines: { [p]: lines }, badge: Boolean(n.badge) });
-      }
-    });
-    // What to show: each pane's priorities, interleaved, so both eras get their most telling objects.
-    const lists = frames.map((f) => (f ? priorities(f, this.focus, opts.extra) : []));
-    const order = [];
-    for (let i = 0; i < Math.max(0, ...lists.map((l) => l.length)); i++) {
-      for (const l of lists) if (l[i] && !order.includes(l[i])) order.push(l[i]);
-    }
-    // Choose what to show, most telling first.  First without moving anything that is on screen
-    // (the steady camera); only when one of the objects the step names does not fit that way, lay
-    // the view out afresh.
-    const primaries = new Set(frames.flatMap((f) => (f?.nodes || []).filter(isPrimary).map((n) => n.id)));
-    const choose = (stickyOnly) => {
-      let shown = [];
-      let cols = arrange(buildItems([], info), width, height, this.memory) || [];
-      let missed = false;
-      const tryAdd = (want) => {
-        const trial = shown.concat(want.filter((x) => info.has(x) && !shown.includes(x)));
-        const placed = arrange(buildItems(trial, info), width, height, this.memory, stickyOnly);
-        if (placed) {
-          shown = trial;
-          cols = placed;
-        }
-        return Boolean(placed);
-      };
-      for (const id of order) {
-        const n = info.get(id);
-        const want = n.kind === "pte" && info.has(vmaOf(n)) ? [vmaOf(n), id] : [id];
-        if (!tryAdd(want) && primaries.has(id)) missed = true;
-      }
-      // Room left: the neighbours of what is shown (the other rows of a table shown, the pages its
-      // rows map), so a quiet corner of the screen still tells the state around the focus.
-      const near = new Set();
-      frames.forEach((f) => (f?.edges || []).forEach((e) => {
-        if (shown.includes(e.tail) && e.kind === "map") near.add(e.head);
-        if (shown.includes(e.head) && e.kind === "map") near.add(e.tail);
-      }));
-      for (const id of info.keys()) {
-        const n = info.get(id);
-        if (n.kind === "pte" && shown.includes(vmaOf(n))) near.add(id);
-      }
-      for (const id of [...near].sort((a, b) => info.get(a).y - info.get(b).y)) {
-        if (shown.includes(id) || !info.has(id)) continue;
-        const n = info.get(id);
-        tryAdd(n.kind === "pte" ? [vmaOf(n), id] : [id]);
-      }
-      return { shown, cols, missed };
     };
-    let pick = choose(true);
-    if (pick.missed) pick = choose(false);
-    const { shown, cols } = pick;
+    const planWith = () => {
+      const info = new Map();
+      // One description per id; with two eras the first pane that has the object describes its place,
+      // and the box is as large as the larger of the two.
+      frames.forEach((f, p) => {
+        if (!f) return;
+        const mid = f.vb[0] + f.vb[2] / 2;
+        const ownerY = new Map();
+        for (const n of f.nodes || []) {
+          const o = ownerOf(n);
+          if (o && n.kind !== "memcg") ownerY.set(o, Math.min(ownerY.get(o) ?? Infinity, n.y));
+        }
+        for (const n of f.nodes || []) {
+          if (n.kind === "legend") continue;
+          const lines = linesFor(n, this.before[p].get(n.id));
+          const w = textWidth(lines);
+          const h = boxHeight(lines);
+          const had = info.get(n.id);
+          if (had) {
+            had.w = Math.max(had.w, w);
+            had.h = Math.max(had.h, h);
+            had.lines[p] = lines;
+            had.badge = had.badge || Boolean(n.badge);
+            continue;
+          }
+          // A box on screen keeps its height while it stays (a line fewer leaves room, not a jump).
+          info.set(n.id, { id: n.id, kind: n.kind, col: columnOf(n, mid), y: n.y, ownerY: ownerY.get(ownerOf(n)),
+                           w, h: Math.max(h, this.memory.h.get(n.id) || 0), lines: { [p]: lines }, badge: Boolean(n.badge) });
+        }
+      });
+      // What to show: each pane's priorities, interleaved, so both eras get their most telling objects.
+      const lists = frames.map((f) => (f ? priorities(f, this.focus, opts.extra) : []));
+      const order = [];
+      for (let i = 0; i < Math.max(0, ...lists.map((l) => l.length)); i++) {
+        for (const l of lists) if (l[i] && !order.includes(l[i])) order.push(l[i]);
+      }
+      // Choose what to show, most telling first.  First without moving anything that is on screen
+      // (the steady camera); only when one of the objects the step names does not fit that way, lay
+      // the view out afresh.
+      const primaries = new Set(frames.flatMap((f) => (f?.nodes || []).filter(isPrimary).map((n) => n.id)));
+      const choose = (stickyOnly) => {
+        let shown = [];
+        let cols = arrange(buildItems([], info), width, height, this.memory) || [];
+        let missed = false;
+        const tryAdd = (want) => {
+          const trial = shown.concat(want.filter((x) => info.has(x) && !shown.includes(x)));
+          const placed = arrange(buildItems(trial, info), width, height, this.memory, stickyOnly);
+          if (placed) {
+            shown = trial;
+            cols = placed;
+          }
+          return Boolean(placed);
+        };
+        for (const id of order) {
+          const n = info.get(id);
+          const want = n.kind === "pte" && info.has(vmaOf(n)) ? [vmaOf(n), id] : [id];
+          if (!tryAdd(want) && primaries.has(id)) missed = true;
+        }
+        // Room left: the neighbours of what is shown (the other rows of a table shown, the pages its
+        // rows map), so a quiet corner of the screen still tells the state around the focus.
+        const near = new Set();
+        frames.forEach((f) => (f?.edges || []).forEach((e) => {
+          if (shown.includes(e.tail) && e.kind === "map") near.add(e.head);
+          if (shown.includes(e.head) && e.kind === "map") near.add(e.tail);
+        }));
+        for (const id of info.keys()) {
+          const n = info.get(id);
+          if (n.kind === "pte" && shown.includes(vmaOf(n))) near.add(id);
+        }
+        for (const id of [...near].sort((a, b) => info.get(a).y - info.get(b).y)) {
+          if (shown.includes(id) || !info.has(id)) continue;
+          const n = info.get(id);
+          tryAdd(n.kind === "pte" ? [vmaOf(n), id] : [id]);
+        }
+        return { shown, cols, missed };
+      };
+      let pick = choose(true);
+      if (pick.missed) pick = choose(false);
+      return { ...pick, info, order };
+    };
+    const plans = [plan(false), plan(true)];
+    const cost = (pl) => [...pl.info.keys()].filter((id) => !pl.shown.includes(id)).length;
+    const best = cost(plans[1]) < cost(plans[0]) ? 1 : 0;
+    const { shown, cols, info } = plans[best];
+    this.wide = best === 1;
     const folded = [...info.keys()].filter((id) => !shown.includes(id));
     // Remember the places for the next step (the steady camera).
     const colX = new Map();
@@ -461,7 +482,9 @@ export class FocusLayout {
     for (const n of f.nodes || []) {
       const g = geo.get(n.id);
       if (!g) continue;
+      WIDE = this.wide;
       const lines = linesFor(n, this.before[p].get(n.id));
+      WIDE = false;
       nodes.push({ id: n.id, kind: n.kind, x: g.x, y: g.y, w: g.w, h: g.h, label: lines, badge: n.badge || null,
                    cls: n.cls, hl: n.hl || [], full: n.label });
     }
