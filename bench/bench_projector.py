@@ -159,7 +159,7 @@ def measure_walkthrough(page, w, mode, projector):
 
 def start_server():
     from tests.web.conftest import start_server as start
-    return start(scenarios=os.path.join(ROOT, "scenarios"))
+    return start(scenarios=os.path.join(ROOT, "scenarios"), quiet=True)
 
 
 def main(argv=None):

@@ -65,14 +65,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(scenarios: str = SCENARIOS, extra=()):
+def start_server(scenarios: str = SCENARIOS, extra=(), quiet=False):
     """`python app.py --port N` in a subprocess; returns (process, base url) once it answers HTTP."""
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("COWVIZ_LAB", None)
-    # The server's log goes to a file: a pipe nobody reads fills up after a few hundred requests
-    # and then blocks the server.
-    log = tempfile.TemporaryFile(mode="w+")
+    # quiet: the server's log goes to a file, for servers whose output nobody reads (a pipe nobody
+    # reads fills up after a few hundred requests and then blocks the server); else proc.stdout.
+    log = tempfile.TemporaryFile(mode="w+") if quiet else subprocess.PIPE
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--library", scenarios, *extra],
                             cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
                             stderr=subprocess.STDOUT, text=True)
@@ -80,8 +80,9 @@ def start_server(scenarios: str = SCENARIOS, extra=()):
     deadline = time.monotonic() + 30
     while True:
         if proc.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"the server exited with {proc.returncode}: {log.read()}")
+            if quiet:
+                log.seek(0)
+            raise RuntimeError(f"the server exited with {proc.returncode}: {(log if quiet else proc.stdout).read()}")
         try:
             if requests.get(url + "/", timeout=5).status_code == 200:
                 return proc, url
@@ -104,6 +105,6 @@ def stop_server(proc):
 
 @pytest.fixture(scope="session")
 def live_server():
-    proc, url = start_server()
+    proc, url = start_server(quiet=True)
     yield url
     stop_server(proc)

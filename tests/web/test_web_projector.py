@@ -35,7 +35,7 @@ def browser():
 @pytest.fixture(scope="module")
 def real_server():
     """The shipped walkthroughs (scenarios/)."""
-    proc, url = start_server(scenarios=os.path.join(ROOT, "scenarios"))
+    proc, url = start_server(scenarios=os.path.join(ROOT, "scenarios"), quiet=True)
     yield url
     stop_server(proc)
 
