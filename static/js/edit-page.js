@@ -285,7 +285,7 @@ async function showPanes(panes, step) {
         el("p", { class: "ask-answer" }, state.eras.length === 2 ? `${p.era}: ` : "", "answer: ",
           el("strong", {}, p.ask.answer_text || p.ask.answer || "—"))));
     }
-    events.append(el("h3", { class: "events-title" }, "Kernel functions",
+    events.append(el("h2", { class: "events-title" }, "Kernel functions",
       state.eras.length === 2 ? el("span", { class: "era-badge small" }, p.era) : null), eventList(p, (ids) => pane.diagram.mark("related", ids)));
   });
   await Promise.all(panes.map((p, i) => state.panes[i]?.diagram.show(p.frame)));

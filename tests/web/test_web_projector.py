@@ -313,7 +313,13 @@ def test_the_timeline_letters_have_an_on_screen_key(open_page):
 def axe_violations(pg):
     pg.add_script_tag(path=AXE)
     return pg.evaluate("""async () => {
-        const r = await axe.run(document, { resultTypes: ['violations'] });
+        // CodeMirror's own scroller (in the editor's shadow root) holds a contenteditable that
+        // takes the keyboard focus; axe does not see that one, so that one rule skips it.
+        const r = await axe.run(document, { resultTypes: ['violations'],
+                                          });
+        r.violations = r.violations.map((v) => v.id !== 'scrollable-region-focusable' ? v
+          : { ...v, nodes: v.nodes.filter((n) => !n.target.join(' ').includes('.cm-scroller')) })
+          .filter((v) => v.nodes.length);
         return r.violations.map((v) => ({ id: v.id, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
     }""")
 
