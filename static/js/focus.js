@@ -215,6 +215,9 @@ function buildItems(shown, info) {
     // badge that appears later moves nothing.
     it.badge = [it.id, ...it.rows].some((id) => info.get(id)?.badge || ["page", "holder"].includes(info.get(id)?.kind));
     it.sort = sortKey(head || info.get(it.rows[0]));
+    // The panes that have it: objects only one era has may share a place with objects only the
+    // other era has (never on screen together), as the union layout's slots do for steps.
+    it.panes = new Set([it.id, ...it.rows].flatMap((id) => Object.keys(info.get(id)?.lines || {})));
   }
   return items;
 }
@@ -236,37 +239,34 @@ function cmp(a, b) {
 // room there, else in the first gap that takes them).  Returns false when that does not fit.
 function stack(items, height, prev, sticky) {
   const top = (it) => (it.badge ? GAP_BADGE : 0);
-  if (!sticky) {
-    let y = MARGIN;
+  const taken = [];   // [from, to, panes): intervals, gaps included
+  const meets = (p, q) => [...p].some((x) => q.has(x));
+  const free = (a, b, panes) => a >= 0 && b <= height - MARGIN + GAP_Y
+    && taken.every(([c, d, q]) => b <= c || a >= d || !meets(panes, q));
+  if (sticky) {
     for (const it of items) {
-      it.y = y + top(it);
-      y = it.y + it.h + GAP_Y;
+      if (!prev.has(it.id)) continue;
+      it.y = prev.get(it.id);
+      const a = it.y - top(it);
+      const b = it.y + it.h + GAP_Y;
+      if (a < MARGIN - 0.5 || !free(a, b, it.panes)) return false;
+      taken.push([a, b, it.panes]);
     }
-    return y - GAP_Y + MARGIN <= height;
   }
-  const taken = [];   // [from, to) intervals, gaps included
-  const free = (a, b) => a >= 0 && b <= height - MARGIN + GAP_Y && taken.every(([c, d]) => b <= c || a >= d);
+  // The others in order, each in the first free place after the one before it (in its panes).
+  const after = new Map();
   for (const it of items) {
-    if (!prev.has(it.id)) continue;
-    it.y = prev.get(it.id);
-    const a = it.y - top(it);
-    const b = it.y + it.h + GAP_Y;
-    if (a < MARGIN - 0.5 || !free(a, b)) return false;
-    taken.push([a, b]);
-  }
-  let after = MARGIN;
-  for (const it of items) {
-    if (prev.has(it.id)) {
-      after = it.y + it.h + GAP_Y;
-      continue;
+    const from = Math.max(MARGIN, ...[...it.panes].map((p) => after.get(p) ?? MARGIN));
+    if (!(sticky && prev.has(it.id))) {
+      const need = top(it) + it.h + GAP_Y;
+      const starts = [MARGIN, ...taken.map(([, d]) => d)].sort((x, y) => x - y);
+      const at = starts.find((y0) => y0 >= from && free(y0, y0 + need, it.panes))
+        ?? (sticky ? starts.find((y0) => free(y0, y0 + need, it.panes)) : undefined);
+      if (at === undefined) return false;
+      it.y = at + top(it);
+      taken.push([at, at + need, it.panes]);
     }
-    const need = top(it) + it.h + GAP_Y;
-    const starts = [MARGIN, ...taken.map(([, d]) => d)].sort((x, y) => x - y);
-    const at = starts.find((y0) => y0 >= after && free(y0, y0 + need)) ?? starts.find((y0) => free(y0, y0 + need));
-    if (at === undefined) return false;
-    it.y = at + top(it);
-    taken.push([at, at + need]);
-    after = at + need;
+    for (const p of it.panes) after.set(p, Math.max(after.get(p) ?? MARGIN, it.y + it.h + GAP_Y));
   }
   return true;
 }
@@ -427,14 +427,29 @@ export class FocusLayout {
           const n = info.get(id);
           tryAdd(n.kind === "pte" ? [vmaOf(n), id] : [id]);
         }
-        return { shown, cols, missed };
+        // Still room: the rest, rows and pages first (a quiet screen shows the whole state).
+      const rank = { pte: 0, page: 1, holder: 2, vma: 3, anon_vma: 4, task: 5, mm: 6, memcg: 7 };
+      for (const id of [...info.keys()].sort((a, b) => (rank[info.get(a).kind] ?? 9) - (rank[info.get(b).kind] ?? 9) || info.get(a).y - info.get(b).y)) {
+        if (shown.includes(id)) continue;
+        const n = info.get(id);
+        tryAdd(n.kind === "pte" ? [vmaOf(n), id] : [id]);
+      }
+      return { shown, cols, missed };
       };
       let pick = choose(true);
       if (pick.missed) pick = choose(false);
       return { ...pick, info, order };
     };
     const plans = [plan(false), plan(true)];
-    const cost = (pl) => [...pl.info.keys()].filter((id) => !pl.shown.includes(id)).length;
+    // What folding costs: an object the step names (not bookkeeping) 10, one that changed or
+    // neighbours the focus 3, anything else 1.
+    const weight = (id) => {
+      const n = frames.map((f) => (f?.nodes || []).find((m) => m.id === id)).find(Boolean);
+      if (!n) return 1;
+      if (isPrimary(n) && rankOf(n) < RANK.indexOf("anon_vma")) return 10;
+      return / changed /.test(` ${n.cls} `) || isPrimary(n) ? 3 : 1;
+    };
+    const cost = (pl) => [...pl.info.keys()].filter((id) => !pl.shown.includes(id)).reduce((s, id) => s + weight(id), 0);
     const best = cost(plans[1]) < cost(plans[0]) ? 1 : 0;
     const { shown, cols, info } = plans[best];
     this.wide = best === 1;
