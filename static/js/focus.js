@@ -520,10 +520,9 @@ export class FocusLayout {
       const a = byId.get(e.tail);
       const b = byId.get(e.head);
       if (!a || !b || a.kind === "legend") continue;
-      if (e.kind === "mm_vma" || e.kind === "task_mm") {
-        // Drawn only inside a process column; the VMA title names its owner anyway.
-        if (Math.abs(a.x - b.x) > 1) continue;
-      }
+      // task -> mm -> VMA: the boxes sit together and the VMA's title names its owner; lines
+      // looping between stacked boxes would only be noise.
+      if (e.kind === "mm_vma" || e.kind === "task_mm") continue;
       // No edge labels: the gaps are narrow, and a holder's own text says pin or get (the line style too).
       edges.push({ ...route(a, b, {}), id: e.id, kind: e.kind, tail: e.tail, head: e.head, label: null,
                    cls: e.cls, hl: e.hl || [] });
