@@ -195,7 +195,12 @@ def main(argv=None):
                     page = ctx.new_page()
                     for w in items:
                         for mode in ("one", "compare"):
-                            for r in measure_walkthrough(page, w, mode, not args.plain):
+                            try:
+                                got = measure_walkthrough(page, w, mode, not args.plain)
+                            except Exception as e:      # a busy machine: one more try, then say so
+                                print(f"retrying {w['name']} {mode} {vw}x{vh}: {type(e).__name__}", file=sys.stderr)
+                                got = measure_walkthrough(page, w, mode, not args.plain)
+                            for r in got:
                                 rows.append((w["name"], mode, (vw, vh), zoom, r))
                     ctx.close()
             browser.close()
