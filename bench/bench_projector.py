@@ -37,7 +37,7 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 VIEWPORTS = [(1024, 768), (1280, 720), (1366, 768), (1920, 1080)]
-ERAS = ["5.7", "5.8", "5.9-rc", "5.9", "6.x"]
+ERAS = ["5.7", "5.8", "5.9-rc", "5.9", "5.19", "6.x"]
 # (viewport, mode) -> the p10 the issue asks for
 THRESHOLDS = {((1024, 768), "one"): 24, ((1920, 1080), "one"): 32,
               ((1024, 768), "compare"): 18, ((1920, 1080), "compare"): 24}

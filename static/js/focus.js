@@ -26,7 +26,7 @@ const MARGIN = 8;
 
 // Highlight tags, most important first (docs/diagram.md, "Classes").
 const RANK = ["lost_dma", "stale_pin", "leak", "enomem", "signal", "early_copy", "cow_copy", "reuse", "unshare",
-  "pin", "unpin", "wrprotect", "share", "zero_page", "alloc", "free", "unmap", "anon_vma", "flag"];
+  "pin", "unpin", "get", "put", "wrprotect", "share", "zero_page", "alloc", "free", "unmap", "anon_vma", "flag"];
 
 function rankOf(n) {
   const tags = n.hl || [];
