@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from . import names as _names
+from ..mm.events import Decision, Verdict, facts  # noqa: F401 (re-exported for the eras)
 from ..mm.types import (FOLL_COW, FOLL_FORCE, Page, Pte, Vma, page_count, page_mapcount)
 
 
@@ -30,6 +31,11 @@ class WpDecision(NamedTuple):
     reuse: bool
     why: str                       # one sentence, for the narration
     move_anon_rmap: bool = False   # file the page under the writer's own anon_vma
+    line: str = ""                 # the test that decided: a line id of do_wp_page's pseudocode
+    seen: tuple = ()               # what that test looked at: (name, value) pairs
+
+    def decision(self) -> Decision:
+        return Decision("do_wp_page", self.line, self.seen, self.reuse)
 
 
 class Era:
@@ -92,19 +98,23 @@ class Era:
     def _mapcount_rule(page: Page, vma: Vma) -> WpDecision:
         """reuse_swap_page(): reuse when no other PTE maps the page (GUP references are not seen)."""
         m, c = page_mapcount(page), page_count(page)
+        seen = (("mapcount", m), ("refcount", c))
         if m <= 1:
             unseen = f" (its refcount of {c} is not looked at)" if c > 1 else ""
             return WpDecision(True, f"page {page.pfn} has mapcount {m}: no other process maps it, "
-                                    f"so it is reused{unseen}.", move_anon_rmap=True)
+                                    f"so it is reused{unseen}.", move_anon_rmap=True,
+                              line="reuse_swap_page", seen=seen)
         return WpDecision(False, f"page {page.pfn} has mapcount {m}: another process maps it too, "
-                                 f"so it is copied.")
+                                 f"so it is copied.", line="reuse_swap_page", seen=seen)
 
     @staticmethod
     def _refcount_rule(page: Page, vma: Vma) -> WpDecision:
         """09854ba94c6a: reuse only when nobody at all holds another reference."""
         c = page_count(page)
+        seen = (("refcount", c), ("mapcount", page_mapcount(page)))
         if c == 1 and page_mapcount(page) == 1:
             return WpDecision(True, f"page {page.pfn} has page_count 1: nobody else holds a "
-                                    f"reference, so it is reused.")
+                                    f"reference, so it is reused.", line="page_count", seen=seen)
         return WpDecision(False, f"page {page.pfn} has page_count {c}, not 1: someone else may hold "
-                                 f"it (a mapping, a GUP reference or a pin), so it is copied.")
+                                 f"it (a mapping, a GUP reference or a pin), so it is copied.",
+                          line="page_count", seen=seen)

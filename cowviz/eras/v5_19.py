@@ -1,9 +1,10 @@
 """Era 5.19: Linux 5.19: exclusive anonymous pages, before the 6.0 and 6.2 follow-ups."""
 from __future__ import annotations
 
-from ..mm.types import (FOLL_PIN, FOLL_WRITE, Page, PageAnon, PageAnonExclusive, Pte, Vma,
+from ..mm.types import (FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, Page, PageAnon, PageAnonExclusive, Pte, Vma,
                         is_cow_mapping, page_count, page_maybe_dma_pinned)
-from .base import WpDecision
+from ..mm.events import Decision
+from .base import Verdict, WpDecision
 from .v5_9 import Era59
 
 
@@ -54,35 +55,52 @@ class Era519(Era59):
     def wp_can_reuse_anon_page(self, page: Page, vma: Vma) -> WpDecision:
         if PageAnonExclusive(page):
             return WpDecision(True, f"page {page.pfn} is marked exclusive: it is this process's "
-                                    f"alone, so it is reused without looking at any counter.")
+                                    f"alone, so it is reused without looking at any counter.",
+                              line="exclusive", seen=(("exclusive", True),))
         c = page_count(page)
+        seen = (("exclusive", False), ("refcount", c))
         if c == 1:
             return WpDecision(True, f"page {page.pfn} is not marked exclusive, but its refcount is 1: "
                                     f"nobody else holds it, so it becomes exclusive and is reused.",
-                              move_anon_rmap=True)
+                              move_anon_rmap=True, line="refcount", seen=seen)
         return WpDecision(False, f"page {page.pfn} is not exclusive and its refcount is {c}: "
-                                 f"someone else may hold it, so it is copied.")
+                                 f"someone else may hold it, so it is copied.",
+                          line="refcount", seen=seen)
 
     def can_follow_write_pte(self, pte: Pte, flags: int) -> bool:
         # MODEL: 5.19 still has FOLL_COW (removed in 6.0 by 5535be309971), but
         # the model never uses FOLL_FORCE, so only a writable PTE will do.
         return pte.write
 
-    def gup_must_unshare(self, vma: Vma, flags: int, page: Page) -> bool:
+    def gup_must_unshare(self, vma: Vma, flags: int, page: Page) -> Verdict:
         # Only read-only pins need it: a write pin faults for writing anyway,
         # and FOLL_GET users get no promise of coherence.
+        fn = "gup_must_unshare"
         if flags & (FOLL_WRITE | FOLL_PIN) != FOLL_PIN:
-            return False
+            return Verdict(False, Decision(fn, "ro_pin", (("ro_pin", False),), False))
         if not PageAnon(page):
-            return self.gup_must_unshare_non_anon(vma, flags)
-        return not PageAnonExclusive(page)
+            answer = self.gup_must_unshare_non_anon(vma, flags)
+            return Verdict(answer, Decision(fn, "not_anon", (("longterm", bool(flags & FOLL_LONGTERM)),
+                                                             ("cow", is_cow_mapping(vma.vm_flags))),
+                                            answer))
+        answer = not PageAnonExclusive(page)
+        return Verdict(answer, Decision(fn, "exclusive", (("exclusive", not answer),), answer))
 
     def gup_must_unshare_non_anon(self, vma: Vma, flags: int) -> bool:
         """gup_must_unshare() of a page that is not anonymous (the zero page): 5.19 pins it as it is."""
         return False
 
-    def fork_must_copy_page(self, src_vma: Vma, page: Page) -> bool:
+    def fork_must_copy_page(self, src_vma: Vma, page: Page) -> Verdict:
         # page_try_dup_anon_rmap() refuses (-EBUSY) to share an exclusive
         # page that may be pinned; a page already shared cannot be pinned.
-        return (PageAnon(page) and PageAnonExclusive(page) and is_cow_mapping(src_vma.vm_flags)
-                and src_vma.vm_mm.has_pinned and page_maybe_dma_pinned(page))
+        if not PageAnon(page):
+            return Verdict(False)
+        fn = "page_try_dup_anon_rmap"
+        if not PageAnonExclusive(page):
+            return Verdict(False, Decision(fn, "exclusive", (("exclusive", False),), False))
+        cow, pinned_mm = is_cow_mapping(src_vma.vm_flags), bool(src_vma.vm_mm.has_pinned)
+        maybe = page_maybe_dma_pinned(page)
+        answer = cow and pinned_mm and maybe
+        return Verdict(answer, Decision(fn, "needs_cow_for_dma",
+                                        (("exclusive", True), ("cow", cow), ("has_pinned", pinned_mm),
+                                         ("pinned", maybe), ("refcount", page_count(page))), answer))

@@ -1,7 +1,9 @@
 """Era 5.9: Linux 5.9 to 5.18: fork() copies maybe-pinned pages for the child at once."""
 from __future__ import annotations
 
-from ..mm.types import Page, Vma, is_cow_mapping, page_maybe_dma_pinned
+from ..mm.events import Decision
+from ..mm.types import Page, Vma, is_cow_mapping, page_count, page_maybe_dma_pinned
+from ..mm.events import Verdict
 from .v5_9_rc import Era59rc
 
 
@@ -32,9 +34,15 @@ class Era59(Era59rc):
                ("d042035eaf5f", "mm/thp: Split huge pmds/puds if they're pinned when fork()"))
     has_pinned_flag = "has_pinned"
 
-    def fork_must_copy_page(self, src_vma: Vma, page: Page) -> bool:
+    def fork_must_copy_page(self, src_vma: Vma, page: Page) -> Verdict:
         # MODEL: the 5.9 code first write-protects the parent's PTE and then
         # puts it back if it copies (to stop a racing GUP-fast); the model has
         # no concurrency, so only the net effect is shown.
-        return (is_cow_mapping(src_vma.vm_flags) and src_vma.vm_mm.has_pinned
-                and page_maybe_dma_pinned(page))
+        fn = "copy_present_page"
+        if not is_cow_mapping(src_vma.vm_flags):
+            return Verdict(False, Decision(fn, "cow_mapping", (("cow", False),), False))
+        if not src_vma.vm_mm.has_pinned:
+            return Verdict(False, Decision(fn, "has_pinned", (("has_pinned", False),), False))
+        maybe = page_maybe_dma_pinned(page)
+        return Verdict(maybe, Decision(fn, "maybe_pinned", (("has_pinned", True), ("pinned", maybe),
+                                                           ("refcount", page_count(page))), maybe))

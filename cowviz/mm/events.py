@@ -41,11 +41,48 @@ TAGS = {
 }
 
 
+class Decision(NamedTuple):
+    """A test the kernel made at one of its decision points, as data (no display text).
+
+    `fn` is the function the test is written in, `line` the id of that test in
+    the function's pseudocode (cowviz/eras/code/, where the words live), `seen`
+    the values it looked at as (name, value) pairs, `answer` what it answered.
+    """
+    fn: str
+    line: str
+    seen: tuple = ()
+    answer: bool | None = None
+
+
+class Verdict:
+    """A yes/no answer of an era that also says which test gave it (a tuple of Decisions).
+
+    It is true or false like the plain answer, so `if era.fork_must_copy_page(...)` reads as before.
+    """
+    __slots__ = ("answer", "decisions")
+
+    def __init__(self, answer: bool, *decisions: Decision):
+        self.answer = bool(answer)
+        self.decisions = decisions
+
+    def __bool__(self) -> bool:
+        return self.answer
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.answer}, {self.decisions})"
+
+
+def facts(x) -> tuple:
+    """The Decisions behind an era's answer (none for a plain bool)."""
+    return x.decisions if isinstance(x, Verdict) else ()
+
+
 class Event(NamedTuple):
     fn: str                 # the kernel function that acted, e.g. "copy_present_page"
     text: str               # one sentence for the narration
     tag: str | None = None  # one of TAGS, or None
     objs: tuple = ()        # ids of the objects it touched
+    decisions: tuple = ()   # the Decisions that led to it, in the order they were made
 
 
 def page_id(pfn: int) -> str:

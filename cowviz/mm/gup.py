@@ -8,7 +8,7 @@
 """
 from __future__ import annotations
 
-from .events import mm_id, page_id, pte_id
+from .events import Decision, Verdict, facts, mm_id, page_id, pte_id
 from .memory import handle_mm_fault, pte_page
 from .page_alloc import put_page
 from .types import (EFAULT, ENOMEM, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FOLL_COW, FOLL_FORCE,
@@ -59,12 +59,14 @@ def __get_user_pages(mm: MmStruct, vma: Vma | None, i: int, gup_flags: int) -> P
         k.emit("__get_user_pages",
                f"{vma.label(i)} is a COW mapping and this is {foll_names(gup_flags)}: FOLL_WRITE is "
                f"forced, so any COW is broken now, before the reference is taken.", None,
-               (pte_id(vma, i),))
+               (pte_id(vma, i),),
+               (Decision("__get_user_pages", "force_cow_break",
+                         (("cow", True), ("pin", bool(gup_flags & FOLL_PIN))), True),))
     for _ in range(4):
         page, why = follow_page_pte(vma, i, foll_flags)
         if page is not None:
             break
-        ret = faultin_page(vma, i, foll_flags, unshare=(why == "unshare"))
+        ret = faultin_page(vma, i, foll_flags, unshare=why if isinstance(why, Verdict) else None)
         if ret & VM_FAULT_OOM:
             return -ENOMEM
         # A COW on a VMA without VM_WRITE leaves the new PTE read-only but
@@ -77,8 +79,12 @@ def __get_user_pages(mm: MmStruct, vma: Vma | None, i: int, gup_flags: int) -> P
     return page
 
 
-def follow_page_pte(vma: Vma, i: int, flags: int) -> tuple[Page | None, str]:
-    """Return the mapped page if it will do as it is, else why not.  Kernel: follow_page_pte()."""
+def follow_page_pte(vma: Vma, i: int, flags: int) -> tuple[Page | None, "str | Verdict"]:
+    """Return the mapped page if it will do as it is, else why not.  Kernel: follow_page_pte().
+
+    Why not: "fault" (nothing mapped), "write" (not writable enough), or the
+    era's Verdict that the page must be unshared first.
+    """
     era = vma.vm_mm.kernel.era
     pte = vma.ptes[i]
     if pte is None:
@@ -86,13 +92,15 @@ def follow_page_pte(vma: Vma, i: int, flags: int) -> tuple[Page | None, str]:
     if flags & FOLL_WRITE and not era.can_follow_write_pte(pte, flags):
         return None, "write"
     page = pte_page(vma, pte)
-    if not pte.write and era.gup_must_unshare(vma, flags, page):
-        return None, "unshare"
+    if not pte.write:
+        verdict = era.gup_must_unshare(vma, flags, page)
+        if verdict:
+            return None, verdict if isinstance(verdict, Verdict) else Verdict(True)
     return page, ""
 
 
-def faultin_page(vma: Vma, i: int, flags: int, unshare: bool) -> int:
-    """Fault page i in for GUP.  Kernel: faultin_page()."""
+def faultin_page(vma: Vma, i: int, flags: int, unshare: Verdict | None) -> int:
+    """Fault page i in for GUP.  Kernel: faultin_page().  `unshare`: the era's Verdict for an unshare fault."""
     fault_flags = 0
     if flags & FOLL_WRITE:
         fault_flags |= FAULT_FLAG_WRITE
@@ -102,7 +110,7 @@ def faultin_page(vma: Vma, i: int, flags: int, unshare: bool) -> int:
             "gup_must_unshare",
             f"{vma.label(i)} maps a page that may be shared, and this is a read-only pin: "
             f"unshare it first, so the pin and the process keep seeing the same page.", "unshare",
-            (pte_id(vma, i),))
+            (pte_id(vma, i),), facts(unshare))
     return handle_mm_fault(vma, i, fault_flags)
 
 

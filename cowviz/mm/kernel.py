@@ -68,9 +68,12 @@ class Kernel:
 
     # -- bookkeeping -----------------------------------------------------------
 
-    def emit(self, fn: str, text: str, tag: str | None = None, objs: tuple = ()) -> None:
+    def emit(self, fn: str, text: str, tag: str | None = None, objs: tuple = (),
+             decisions: tuple = ()) -> None:
         """Record an event from kernel function `fn` (the model's name; the era gives its own)."""
-        self.events.append(Event(self.era.kernel_name(fn), text, tag, tuple(objs)))
+        name = self.era.kernel_name
+        decisions = tuple(d._replace(fn=name(d.fn)) for d in decisions)
+        self.events.append(Event(name(fn), text, tag, tuple(objs), decisions))
 
     def take_events(self) -> list[Event]:
         """The events since the last call, oldest first."""

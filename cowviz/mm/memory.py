@@ -16,7 +16,7 @@ page may be reused, copy_present_pte() whether fork must copy the page now.
 """
 from __future__ import annotations
 
-from .events import index_range, page_id, pte_id, vma_id
+from .events import Decision, facts, index_range, page_id, pte_id, vma_id
 from .page_alloc import alloc_page, get_page, mem_cgroup_charge, put_page
 from .rmap import (anon_vma_prepare, page_add_file_rmap, page_add_new_anon_rmap, page_dup_rmap,
                    page_move_anon_rmap, page_remove_rmap)
@@ -218,9 +218,11 @@ def do_wp_page(vmf: Vmf) -> int:
     if vma.vm_flags & (VM_SHARED | VM_MAYSHARE):
         # MODEL: shmem has no ->page_mkwrite, so wp_page_shared() just reuses.
         return wp_page_reuse(vmf, page, f"{vma.label(i)} is a shared mapping: writes go to "
-                                        f"page {page.pfn} itself.")
+                                        f"page {page.pfn} itself.",
+                             (Decision("do_wp_page", "shared", (), True),))
     if page is not None and PageAnon(page):
         decision = k.era.wp_can_reuse_anon_page(page, vma)
+        facts = (decision.decision(),) if decision.line else ()
         if decision.reuse:
             if decision.move_anon_rmap:
                 page_move_anon_rmap(page, vma)
@@ -230,15 +232,17 @@ def do_wp_page(vmf: Vmf) -> int:
                 k.emit("do_wp_page",
                        f"Unshare fault on {vma.label(i)}: {decision.why}  Page {page.pfn} is "
                        f"now marked exclusive and stays mapped read-only.", "unshare",
-                       (pte_id(vma, i), page_id(page.pfn)))
+                       (pte_id(vma, i), page_id(page.pfn)), facts)
                 return 0
-            return wp_page_reuse(vmf, page, decision.why)
+            return wp_page_reuse(vmf, page, decision.why, facts)
         k.emit("do_wp_page", f"{'Unshare' if unshare else 'Write'} fault on {vma.label(i)}: "
-               f"{decision.why}", None, (pte_id(vma, i), page_id(page.pfn)))
-    return wp_page_copy(vmf, page)
+               f"{decision.why}", None, (pte_id(vma, i), page_id(page.pfn)), facts)
+        return wp_page_copy(vmf, page)
+    # The zero page (no struct page to reuse): always a fresh copy.
+    return wp_page_copy(vmf, page, (Decision("do_wp_page", "not_anon", (("anon", False),), False),))
 
 
-def wp_page_reuse(vmf: Vmf, page: Page, why: str) -> int:
+def wp_page_reuse(vmf: Vmf, page: Page, why: str, decisions: tuple = ()) -> int:
     """Keep the page and make the PTE writable.  Kernel: wp_page_reuse()."""
     vma, i = vmf.vma, vmf.index
     # maybe_mkwrite(): only a VMA with VM_WRITE gets a writable PTE (a forced
@@ -249,11 +253,11 @@ def wp_page_reuse(vmf: Vmf, page: Page, why: str) -> int:
         "dirty but still read-only (maybe_mkwrite(): the VMA has no VM_WRITE)"
     vma.vm_mm.kernel.emit("wp_page_reuse",
                           f"{why}  {vma.label(i)} keeps page {page.pfn}, {now}.", "reuse",
-                          (pte_id(vma, i), page_id(page.pfn)))
+                          (pte_id(vma, i), page_id(page.pfn)), decisions)
     return VM_FAULT_WRITE
 
 
-def wp_page_copy(vmf: Vmf, old: Page | None) -> int:
+def wp_page_copy(vmf: Vmf, old: Page | None, decisions: tuple = ()) -> int:
     """Give the faulting PTE a private copy of the page.  Kernel: wp_page_copy()."""
     vma, i = vmf.vma, vmf.index
     k = vma.vm_mm.kernel
@@ -286,7 +290,8 @@ def wp_page_copy(vmf: Vmf, old: Page | None) -> int:
            f"{vma.label(i)} gets new page {new.pfn}, {source}, filed under anon_vma "
            f"{vma.anon_vma.id}{', read-only' if unshare else ''}.{freed}",
            "unshare" if unshare else "cow_copy",
-           (pte_id(vma, i), page_id(new.pfn)) + ((page_id(old.pfn),) if old is not None else ()))
+           (pte_id(vma, i), page_id(new.pfn)) + ((page_id(old.pfn),) if old is not None else ()),
+           decisions)
     return 0 if unshare else VM_FAULT_WRITE
 
 
@@ -338,10 +343,11 @@ def copy_pte_range(dst_vma: Vma, src_vma: Vma, start: int, end: int) -> int:
             if src_ptes[i] is None:
                 i += 1
                 continue
-            ret = copy_present_pte(dst_vma, src_vma, i, prealloc)
+            decided = []
+            ret = copy_present_pte(dst_vma, src_vma, i, prealloc, decided)
             if ret == -EAGAIN:
                 break                                     # retry this PTE with a page
-            runs.add(i, ret)
+            runs.add(i, ret, decided)
             if prealloc.page is not None:
                 # Only used if the PTE changed under us; never kept, because
                 # the memory policy that chose it was for this address.
@@ -363,12 +369,14 @@ def copy_pte_range(dst_vma: Vma, src_vma: Vma, start: int, end: int) -> int:
     return 0
 
 
-def copy_present_pte(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc) -> int:
+def copy_present_pte(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc,
+                     decided: list | None = None) -> int:
     """Share or copy one present PTE at fork.  Kernel: mm/memory.c copy_present_pte().
 
     Returns what it did (SHARED_* or COPIED), or -EAGAIN when an early copy
-    needs a preallocated page.
+    needs a preallocated page.  The tests that decided are added to `decided`.
     """
+    decided = [] if decided is None else decided
     pte = src_vma.ptes[i]
     page = None if pte.special else src_vma.vm_mm.kernel.pages[pte.pfn]   # vm_normal_page()
     era = src_vma.vm_mm.kernel.era
@@ -376,8 +384,10 @@ def copy_present_pte(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc) -> 
         # A pinned page may be under DMA.  Sharing it write-protected would let
         # the parent's next write fault move the parent to a copy while the
         # device keeps writing into the old page, so copy it for the child now.
-        if era.fork_must_copy_page(src_vma, page):
-            return copy_present_page(dst_vma, src_vma, i, prealloc, page)
+        verdict = era.fork_must_copy_page(src_vma, page)
+        decided.extend(facts(verdict))
+        if verdict:
+            return copy_present_page(dst_vma, src_vma, i, prealloc, page, tuple(decided))
         get_page(page)
         page_dup_rmap(page)
         if era.tracks_anon_exclusive and PageAnon(page):
@@ -385,7 +395,10 @@ def copy_present_pte(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc) -> 
     what = SHARED_ZERO if page is None else SHARED_FILE if not PageAnon(page) else SHARED_READONLY
     # A private page that both processes map must be read-only in both, so
     # the first write to it faults and the writer gets its own copy.
-    if is_cow_mapping(src_vma.vm_flags) and pte.write:
+    cow = is_cow_mapping(src_vma.vm_flags)
+    decided.append(Decision("copy_present_pte", "wrprotect", (("cow", cow), ("write", pte.write)),
+                            cow and pte.write))
+    if cow and pte.write:
         pte = pte_wrprotect(pte)
         src_vma.ptes[i] = pte
         what = SHARED_WRPROTECT
@@ -395,7 +408,8 @@ def copy_present_pte(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc) -> 
     return what
 
 
-def copy_present_page(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc, page: Page) -> int:
+def copy_present_page(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc, page: Page,
+                      decisions: tuple = ()) -> int:
     """Give the child its own copy of a maybe-pinned page right now.  Kernel: copy_present_page() (5.9+)."""
     k = src_vma.vm_mm.kernel
     new = prealloc.page
@@ -403,7 +417,8 @@ def copy_present_page(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc, pa
         why = era_copy_reason(k, page)
         k.emit("copy_present_page", f"{why}  No page was preallocated: copy_present_page() "
                f"returns -EAGAIN, and {k.era.kernel_name('copy_pte_range')}() drops the page-table "
-               f"locks to allocate one.", None, (pte_id(src_vma, i), page_id(page.pfn)))
+               f"locks to allocate one.", None, (pte_id(src_vma, i), page_id(page.pfn)),
+               decisions + (Decision("copy_present_page", "prealloc", (("prealloc", False),), False),))
         return -EAGAIN
     prealloc.page = None
     new.data = page.data                                # copy_user_highpage()
@@ -417,7 +432,8 @@ def copy_present_page(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc, pa
            f"{dst_vma.label(i)} gets page {new.pfn} (filed under the child's anon_vma "
            f"{dst_vma.anon_vma.id}); {src_vma.label(i)} keeps page {page.pfn}"
            f"{', still writable' if src_vma.ptes[i].write else ''}.",
-           "early_copy", (pte_id(dst_vma, i), pte_id(src_vma, i), page_id(new.pfn), page_id(page.pfn)))
+           "early_copy", (pte_id(dst_vma, i), pte_id(src_vma, i), page_id(new.pfn), page_id(page.pfn)),
+           decisions + (Decision("copy_present_page", "prealloc", (("prealloc", True),), True),))
     return COPIED
 
 
@@ -452,7 +468,7 @@ def page_copy_prealloc(src_mm, src_vma: Vma, i: int) -> Page | None:
 
 class _RunNarrator:
     """Turns per-PTE results of copy_pte_range() into one event per run of alike PTEs."""
-    __slots__ = ("dst", "src", "first", "last", "what")
+    __slots__ = ("dst", "src", "first", "last", "what", "decisions")
 
     TEXT = {
         SHARED_WRPROTECT: "{src} and {dst}{r} now map the same {pages}, write-protected in both: "
@@ -465,8 +481,9 @@ class _RunNarrator:
     def __init__(self, dst: Vma, src: Vma):
         self.dst, self.src = dst, src
         self.first = self.last = self.what = None
+        self.decisions = ()
 
-    def add(self, i: int, what: int) -> None:
+    def add(self, i: int, what: int, decisions=()) -> None:
         if what == COPIED:
             self.flush()
             return
@@ -476,6 +493,7 @@ class _RunNarrator:
         self.flush()
         self.first = self.last = i
         self.what = what
+        self.decisions = tuple(decisions)      # the run's first PTE speaks for it
 
     def flush(self) -> None:
         if self.what is None:
@@ -486,7 +504,7 @@ class _RunNarrator:
         tag = "wrprotect" if self.what == SHARED_WRPROTECT else "share"
         self.src.vm_mm.kernel.emit("copy_present_pte", text, tag,
                                    (pte_id(self.src, self.first, self.last),
-                                    pte_id(self.dst, self.first, self.last)))
+                                    pte_id(self.dst, self.first, self.last)), self.decisions)
         self.what = None
 
 
