@@ -173,7 +173,8 @@ def step_code(events, era_obj) -> dict:
         for d in getattr(e, "decisions", ()):
             if d.fn not in order:
                 order.append(d.fn)
-            lit.setdefault(d.fn, {})[d.line] = {"seen": d.seen, "answer": d.answer}
+            # A test made many times in one step (a fork of many pages): its first time is shown.
+            lit.setdefault(d.fn, {}).setdefault(d.line, {"seen": d.seen, "answer": d.answer})
             if d.line in ROUTINE:
                 routine = d.fn
             else:

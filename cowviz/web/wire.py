@@ -13,6 +13,9 @@ comparison view two (same step, two eras), the sandbox one.
             "narration_varies": bool,          # the step's `say:` is a per-era map (texts differ)
             "events": [{"fn", "text", "tag", "objs"} + {"count", "last"} for a run],
             "tags": [event tags of the step],
+            "code": null | {"path": [fn, ...], "decided": fn | null, "tag": "v5.9",    # the code panel
+                            "fns": [{"fn", "form", "title", "file", "href", "decided",
+                                     "lines": [{"text", "indent", "id", "lit", "seen", "answer"}]}]},
             "ask": null | {"question": html, "kind": "choice" | "pick", "choices": [...],
                            "answer": str | null, "answer_text": str | null, "explain": html | null},
             "frame": the diagram frame (Frame.to_json(), docs/diagram.md) | null,
@@ -29,6 +32,8 @@ result and narration are left out so the outcome stays hidden.
 """
 from __future__ import annotations
 
+from ..eras import get_era
+from ..pseudocode import step_code
 from ..scenario.runner import Run, StepResult
 from .inspector import Inspector
 from .glossary import render_narration
@@ -96,7 +101,7 @@ def pane(run: Run, index: int, frame_at, held: bool, intro: str | None = None,
     total = len(run.steps)
     base = {"era": run.era, "step": index, "total": total, "held": False, "command": None,
             "result": None, "expected": None, "ok": True, "message": None, "narration": "",
-            "narration_varies": False, "events": [], "tags": [], "ask": None}
+            "narration_varies": False, "events": [], "tags": [], "ask": None, "code": None}
     if index == 0:
         base.update(narration=intro or "", frame=frame_at(0), objects=objects_at(0),
                     alt=step_words(None, frame_at(0), None))
@@ -114,7 +119,7 @@ def pane(run: Run, index: int, frame_at, held: bool, intro: str | None = None,
     base.update(result=s.result, expected=s.expected, ok=s.ok, message=s.message,
                  narration=render_narration(s.step.say_for(run.era) if s.step is not None else None),
                  narration_varies=bool(s.step is not None and s.step.say_varies),
-                 events=events_json(s.events),
+                 events=events_json(s.events), code=step_code(s.events, get_era(run.era)),
                  tags=step_tags(s), frame=frame_at(index), objects=objects_at(index),
                  alt=step_words(frame_at(index - 1), frame_at(index), s.command))
     if ask is not None:

@@ -11,7 +11,7 @@ export function playerKeys(handlers) {
     ArrowRight: handlers.next, PageDown: handlers.next, ArrowLeft: handlers.prev, PageUp: handlers.prev,
     Home: handlers.first, End: handlers.last, " ": handlers.toggle,
     p: handlers.projector, P: handlers.projector, d: handlers.diagramOnly, D: handlers.diagramOnly,
-    z: handlers.zoom, Z: handlers.zoom, f: toggleFullscreen, F: toggleFullscreen,
+    z: handlers.zoom, Z: handlers.zoom, c: handlers.code, C: handlers.code, f: toggleFullscreen, F: toggleFullscreen,
     b: blank.toggle, B: blank.toggle, ".": blank.toggle,
     "?": () => openHelp(help), Escape: () => { blank.off(); closeHelp(help); },
   };

@@ -14,6 +14,7 @@ import { labButton } from "./lab.js";
 import { Projector } from "./projector.js";
 import { playerKeys, radioArrows } from "./keys.js";
 import { startCard, stepAlt, timelineKey } from "./stepinfo.js";
+import { codePanel } from "./code-panel.js";
 
 const boot = bootData();
 const transport = new Transport();
@@ -53,6 +54,10 @@ const focus = viewToggle("focus-toggle", "cowviz.focus", false, ["Diagram only: 
   document.body.classList.toggle("focus", on);
   arrangeComparison();
   projector.redraw();
+});
+// Code view: the kernel code in place of the narration and the event list (code-panel.js).
+const codeView = viewToggle("code-toggle", "cowviz.code", false, ["Code: on", "Code"], (on) => {
+  document.body.classList.toggle("code-view", on);
 });
 const inspector = new Inspector($("#inspector"), { onSelect: (id, entry) => markSelection(id, entry) });
 const timeline = new Timeline($("#timeline"), { onSeek: (n) => player.goto(n) });
@@ -262,7 +267,20 @@ function renderPaneText(index) {
   fill(pane.events,
     el("h2", { class: "events-title" }, "Kernel functions", comparing ? el("span", { class: "era-badge small" }, pane.era) : null),
     eventList(data, (ids) => pane.diagram.mark("related", ids)));
+  fill($("#code"), state.panes.map((p) => (p.data ? codePanel(p.data, p.era, comparing) : null)));
+  showLitLines($("#code"));
   renderSide();
+}
+
+// Each code pane scrolls its own lit line into view (the two eras' lines may sit at different heights).
+function showLitLines(box) {
+  box.querySelectorAll(".code-pane").forEach((pane) => {
+    const lit = pane.querySelector(".code-fn[open] .code-line.lit");
+    const scroller = pane.scrollHeight > pane.clientHeight ? pane : box;
+    if (!lit) return;
+    const top = lit.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
+    scroller.scrollTop += top - scroller.clientHeight / 3;
+  });
 }
 
 function renderSide() {
@@ -366,6 +384,7 @@ playerKeys({
   next: () => player.next(), prev: () => player.prev(), first: () => player.first(), last: () => player.last(),
   toggle: () => player.toggle(), projector: () => toggleProjector(), diagramOnly: () => focus.toggle(),
   zoom: () => (projector.on || projector.overview ? projector.toggleOverview() : follow.toggle()),
+  code: () => codeView.toggle(),
 });
 
 // -- inspecting and picking ----------------------------------------------------------------------
