@@ -21,7 +21,9 @@ def run_to_json(run: Run) -> dict:
             "expect": s.expected,
             "message": s.message,
             "say": s.step.say_for(run.era) if s.step is not None else None,
-            "events": [{"fn": e.fn, "text": e.text, "tag": e.tag, "objs": list(e.objs)} for e in s.events],
+            "events": [{"fn": e.fn, "text": e.text, "tag": e.tag, "objs": list(e.objs),
+                        "decisions": [{"fn": d.fn, "line": d.line, "seen": dict(d.seen), "answer": d.answer}
+                                      for d in e.decisions]} for e in s.events],
         } for s in run.steps],
     }
 
