@@ -13,7 +13,8 @@ Each file in cowviz/eras/code/ is one function in one era form, named
 
 A line that is one of the kernel's decision points ends with `@id` (two
 spaces before it) and, optionally, two spaces and a template of the values
-the test saw, written with the names of the engine's Decision.seen.  The
+the test saw, written with the names of the engine's Decision.seen, and
+`  => if true | if false`: what follows from the Decision's answer.  The
 engine reports (function, line id, values, answer); the words live here.
 Kernel code is GPL: every line is a paraphrase, never a copy.
 """
@@ -28,7 +29,8 @@ CODE_DIR = os.path.join(os.path.dirname(__file__), "eras", "code")
 # The public source browser the panel links to (a link only; the page loads nothing from it).
 SOURCE_BROWSER = "https://elixir.bootlin.com/linux/{tag}/C/ident/{fn}"
 
-_MARK = re.compile(r"^(?P<code>.*?\S)\s{2,}@(?P<id>[a-z_0-9]+)(?:\s{2,}(?P<seen>\S.*))?\s*$")
+_MARK = re.compile(r"^(?P<code>.*?\S)\s{2,}@(?P<id>[a-z_0-9]+)(?:\s{2,}(?P<seen>[^=\s].*?))?"
+                   r"(?:\s{2,}=>\s*(?P<yes>[^|]*?)\s*\|\s*(?P<no>.*?))?\s*$")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Line:
     indent: int
     id: str | None = None
     seen: str | None = None         # the template of the values this test saw
+    outcome: tuple | None = None    # what follows from the answer: (if true, if false)
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,8 @@ def parse(text: str, name: str) -> Form:
         indent = (len(raw) - len(stripped)) // 4
         m = _MARK.match(stripped)
         if m:
-            lines.append(Line(m["code"], indent, m["id"], m["seen"]))
+            outcome = (m["yes"], m["no"]) if m["yes"] is not None else None
+            lines.append(Line(m["code"], indent, m["id"], m["seen"], outcome))
         else:
             lines.append(Line(stripped.rstrip(), indent))
     ids = [ln.id for ln in lines if ln.id]
@@ -192,7 +196,9 @@ def step_code(events, era_obj) -> dict:
             lines.append({"text": ln.text, "indent": ln.indent, "id": ln.id,
                           "lit": hit is not None,
                           "seen": render_seen(ln, hit["seen"]) if hit else None,
-                          "answer": hit["answer"] if hit else None})
+                          "answer": hit["answer"] if hit else None,
+                          "outcome": (ln.outcome[0] if hit["answer"] else ln.outcome[1])
+                          if hit and ln.outcome and hit["answer"] is not None else None})
         fns.append({"fn": fn, "form": form.form, "title": form.title, "file": form.file,
                     "href": source_url(fn, era_obj), "decided": fn in lit, "lines": lines})
     last = last or routine

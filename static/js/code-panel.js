@@ -8,7 +8,7 @@ function lineItem(line) {
                     "data-line": line.id || null, "aria-current": line.lit ? "true" : null },
     el("span", { class: "code-text" }, line.text),
     line.lit && line.seen ? el("span", { class: "code-seen" }, line.seen) : null,
-    line.lit && line.answer !== null ? el("span", { class: "code-answer" }, line.answer ? "→ yes" : "→ no") : null);
+    line.lit && line.outcome ? el("span", { class: "code-answer" }, `→ ${line.outcome}`) : null);
 }
 
 function fnBlock(f, open) {

@@ -67,6 +67,7 @@ def test_every_decision_maps_to_a_line_whose_values_it_has(emitted):
         assert form is not None, (era, fn, where)
         line = form.line(line_id)
         assert line is not None, f"{where}: {fn} ({form.form}) has no line @{line_id}"
+        assert line.outcome, f"{fn} ({form.form}) @{line_id}: no '=> if true | if false'"
         if line.seen:
             wanted = set(re.findall(r"\{(\w+)", line.seen))
             assert wanted <= set(keys), (where, fn, line_id, wanted, keys)
@@ -107,6 +108,9 @@ def test_bad_files_are_refused_with_the_file_named(tmp_path):
     (tmp_path / "f.a.txt").write_text("# f\neras: 5.7\nfile: mm/x.c\n---\nx  @a\ny  @a\n")
     with pytest.raises(pseudocode.PseudocodeError, match="used twice"):
         pseudocode.load_all(str(tmp_path))
+    form = pseudocode.parse("# f\neras: 5.7\nfile: mm/x.c\n---\nif x:  @a  x == {x}  => yes | no\n", "f.a.txt")
+    assert form.line("a").seen == "x == {x}" and form.line("a").outcome == ("yes", "no")
+    assert pseudocode.render_seen(form.line("a"), (("x", True),)) == "x == true"
     (tmp_path / "f.a.txt").write_text("# f\neras: 5.7\nfile: mm/x.c\n---\nx\n")
     (tmp_path / "f.b.txt").write_text("# f\neras: 5.7\nfile: mm/x.c\n---\ny\n")
     with pytest.raises(pseudocode.PseudocodeError, match="already has a form for era 5.7"):
