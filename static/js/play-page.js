@@ -276,8 +276,12 @@ function renderPaneText(index) {
 function showLitLines(box) {
   box.querySelectorAll(".code-pane").forEach((pane) => {
     const lit = pane.querySelector(".code-fn[open] .code-line.lit");
-    const scroller = pane.scrollHeight > pane.clientHeight ? pane : box;
     if (!lit) return;
+    let scroller = pane;
+    while (scroller && !(scroller.scrollHeight > scroller.clientHeight && /(auto|scroll)/.test(getComputedStyle(scroller).overflowY))) {
+      scroller = scroller.parentElement;
+    }
+    if (!scroller || scroller === document.body || scroller === document.documentElement) return;
     const top = lit.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
     scroller.scrollTop += top - scroller.clientHeight / 3;
   });
