@@ -32,7 +32,8 @@ def page(shipped):
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         context = b.new_context(viewport={"width": 1366, "height": 768}, base_url=shipped)
-        context.set_default_timeout(15000)
+        context.set_default_timeout(30000)
+        expect.set_options(timeout=30000)
         pg = context.new_page()
         errors, offsite = [], []
         pg.on("pageerror", lambda e: errors.append(str(e)))
@@ -46,12 +47,14 @@ def page(shipped):
 
 def reveal(pg):
     """Skip every question the step holds (the code is hidden until the outcome is shown)."""
+    pg.wait_for_timeout(300)          # a held step's question box is drawn with its pane
     for _ in range(3):
         skip = pg.locator(".ask:not(.revealed) button", has_text="Skip")
-        if skip.count() == 0:
+        n = skip.count()
+        if n == 0:
             return
         skip.first.click()
-        pg.wait_for_timeout(300)
+        expect(skip).to_have_count(n - 1)
 
 
 def lit(pg, era):
