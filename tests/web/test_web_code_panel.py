@@ -96,13 +96,10 @@ def test_08_in_comparison_the_lit_line_changes_with_the_step_and_the_era(page):
 
 
 def test_10_fork_lights_the_early_copy_test_in_59_only(page):
-    page.goto("/play/10-has-pinned-early-copy?compare=5.9-rc,5.9&step=4")
-    expect(page.locator("#step-count")).to_contain_text("4 / ")
-    reveal(page)
-    page.keyboard.press("c")
-    page.keyboard.press("ArrowRight")
+    page.goto("/play/10-has-pinned-early-copy?compare=5.9-rc,5.9&step=5")
     expect(page.locator("#step-count")).to_contain_text("5 / ")
     reveal(page)
+    page.click("#code-toggle")
     expect(lit(page, "5.9").filter(has_text="page_maybe_dma_pinned")).to_have_count(1)
     seen = lit(page, "5.9").filter(has_text="page_maybe_dma_pinned").locator(".code-seen")
     expect(seen).to_contain_text("mm->has_pinned == 1")
@@ -112,6 +109,7 @@ def test_10_fork_lights_the_early_copy_test_in_59_only(page):
     # 5.9-rc has no such test: its fork only write-protects, in copy_one_pte().
     expect(lit(page, "5.9-rc")).to_have_attribute("data-line", "wrprotect")
     expect(page.locator('#code .code-pane[data-era="5.9-rc"] .code-fn[data-fn="copy_one_pte"]')).to_have_count(1)
-    # The toggle button does what the key does.
-    page.click("#code-toggle")
+    # The key does what the toggle button does.
+    page.locator("#step-count").click()
+    page.keyboard.press("c")
     expect(page.locator(".narration")).to_be_visible()
