@@ -88,7 +88,7 @@ LEGEND = (
     ("┈┈┈", None, "anon_vma_chain link"),
     ("▶ BADGE", "badge", "what this step did"),
 )
-LEGEND_NOTE = "pins = refcount / 1024: page_maybe_dma_pinned()"   # "maybe": a guess, not a count
+LEGEND_NOTE = "pins = refcount / 1024: maybe DMA-pinned"   # "maybe": a guess, not a count
 BASIC_NOTE = "refcount: references; mapcount: PTEs mapping it"   # before pins are taught
 
 

@@ -98,6 +98,11 @@ TABLE: tuple[Name, ...] = tuple(Name(n, None, None, note="in every tree") for n 
     # GUP.
     Name("gup_must_unshare", "5.19", None, "a7f226604170", None,
          "the R/O-pin unshare rule; in the 5.19 - 6.18 trees"),
+    # The maybe-pinned test (include/linux/mm.h): not an event, but the inspector names it.
+    Name("page_maybe_dma_pinned", None, "6.18", None, None,
+         "in the 5.7 - 6.9 trees, not in 6.18 (the page wrapper went in the folio conversion; commit not confirmed)"),
+    Name("folio_maybe_dma_pinned", "5.19", None, None, None,
+         "in the 5.19 - 6.18 trees, not in 5.9; since 5.19 at the latest"),
     # pipes.
     Name("pipe_read", None, "6.18", None, None,
          "in the 5.7 - 6.9 trees, not in 6.18 (which has anon_pipe_read; commit not confirmed)"),
@@ -120,6 +125,13 @@ LINEAGE: dict[str, tuple[str, ...]] = {
 
 # Who acted when no kernel function did: not looked up in the table.
 NOT_KERNEL = ("device DMA", "cpu")
+
+
+def maybe_pinned_test(version: str) -> str:
+    """How the kernel at `version` spells the maybe-DMA-pinned test: page_ while it exists, else folio_."""
+    if holds_at(BY_NAME["page_maybe_dma_pinned"], version):
+        return "page_maybe_dma_pinned"
+    return "folio_maybe_dma_pinned"
 
 
 def name_at(role: str, version: str) -> str:

@@ -21,6 +21,8 @@ the walk reaches it, and every VMA the walk visits.
 """
 from __future__ import annotations
 
+from ..eras import get_era
+from ..eras.names import maybe_pinned_test
 from ..mm.snapshot import Snapshot
 from ..mm.types import GUP_PIN_COUNTING_BIAS, PAGE_SIZE
 
@@ -195,7 +197,7 @@ class Inspector:
                   ["page_count()", p.refcount, "_refcount: mappings + GUP references + pins × 1024"],
                   ["page_mapcount()", p.mapcount, "how many PTEs map it"],
                   ["pins (refcount / 1024)", p.pins, f"a pin adds {GUP_PIN_COUNTING_BIAS}: this is a guess"],
-                  ["page_maybe_dma_pinned()", _yn(p.maybe_pinned),
+                  [f"{maybe_pinned_test(get_era(self.snap.era).names_at)}()", _yn(p.maybe_pinned),
                    "refcount >= 1024; over 1024 plain references look like a pin too"],
                   ["PG_anon_exclusive", "not tracked in this era" if p.exclusive is None else _yn(p.exclusive), None],
                   ["anon_vma", p.anon_vma or "none", "page->mapping: where the rmap walk starts"],

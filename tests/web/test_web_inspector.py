@@ -74,6 +74,10 @@ def test_a_pinned_page_shows_the_bias_and_its_holder():
     f = fields(entry)
     assert f["page_count()"] == 1025 and f["pins (refcount / 1024)"] == 1 and f["page_maybe_dma_pinned()"] == "yes"
     assert f["held by nic"] == "FOLL_PIN pin, write, longterm"
+    # The test is named as each era's kernel spells it: v6.18 has only the folio form.
+    assert "page_maybe_dma_pinned()" in fields(Inspector(run(lines, "5.19").steps[-1].snapshot).describe("page:1"))
+    latest = fields(Inspector(run(lines, "6.x").steps[-1].snapshot).describe("page:1"))
+    assert latest["folio_maybe_dma_pinned()"] == "yes" and "page_maybe_dma_pinned()" not in latest
     assert ["device nic", "holder:nic"] in entry["links"]
     holder = fields(Inspector(run(lines).steps[-1].snapshot).describe("holder:nic"))
     assert holder["page 1"] == "FOLL_PIN|FOLL_WRITE|FOLL_LONGTERM"
