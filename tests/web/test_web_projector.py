@@ -12,24 +12,14 @@ import pytest
 
 from tests.web.conftest import ROOT, start_server, stop_server
 
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
+from .test_web_browser import CHROMIUM, browser, expect, sync_api  # noqa: F401  (one Chromium launcher for the browser tests)
 
-CHROMIUM = "/usr/bin/chromium"
 AXE = os.path.join(ROOT, "node_modules", "axe-core", "axe.min.js")
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)")
 
 _spec = importlib.util.spec_from_file_location("bench_projector", os.path.join(ROOT, "bench", "bench_projector.py"))
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=bench.FLAGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
