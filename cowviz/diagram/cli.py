@@ -43,7 +43,7 @@ def cmd_render(args) -> int:
     from ..mm import InvariantError
     from ..scenario import ScenarioError, load_scenario, run_scenario
     from .graphviz import GraphvizError, GraphvizMissing
-    from .ids import parse_expanded
+    from ..ids import parse_expanded
     from .layout import layout_run
 
     try:

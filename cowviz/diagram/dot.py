@@ -20,7 +20,8 @@ from html import escape
 import pydot
 
 from . import style
-from .ids import sort_key
+from .. import ids
+from ..ids import sort_key
 from .slots import box_of, slot_of
 
 COLS = ("L0", "L1", "M", "A", "R1", "R0")
@@ -62,7 +63,7 @@ def _safe(name: str) -> str:
 
 def port(node_id: str) -> str:
     """The port of a PTE row inside its VMA table."""
-    return "r" + node_id.rsplit(":", 1)[1].replace("-", "_")
+    return "r" + ids.name(node_id).replace("-", "_")
 
 
 def tables(union) -> dict:
@@ -71,7 +72,7 @@ def tables(union) -> dict:
     rows = sorted(((n, d) for n, d in union.nodes(data=True) if d["kind"] == "pte"),
                   key=lambda nd: (nd[1]["seq"], sort_key(nd[0])))
     for n, d in rows:
-        out["vma:" + n.split(":", 1)[1].rsplit(":", 1)[0]].append((n,) + d["size"])
+        out[ids.vma_of(n)].append((n,) + d["size"])
     return out
 
 

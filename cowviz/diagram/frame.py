@@ -13,7 +13,8 @@ from typing import NamedTuple
 from . import graph as _graph
 from .dot import dot_text, render_scale
 from .graphviz import run_dot
-from .ids import sort_key
+from .. import ids
+from ..ids import sort_key
 
 VERSION = 1
 
@@ -117,7 +118,7 @@ class Frame:
         self.nodes = tuple(nodes)
         self.edges = tuple(edges)
         self._by_id = {n.id: n for n in nodes}
-        self.boxes = tuple(BoxRect(b, b.split(":")[1], *geom.boxes[b]) for b in sorted(geom.boxes)
+        self.boxes = tuple(BoxRect(b, ids.kind(ids.boxed(b)), *geom.boxes[b]) for b in sorted(geom.boxes)
                            if any(b in graph.nodes[n]["box"] for n in graph.nodes))
         self.vb = geom.vb
 

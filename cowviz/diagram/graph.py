@@ -1,4 +1,4 @@
-"""A snapshot as a typed networkx graph of kernel objects (cowviz/mm/events.py ids).
+"""A snapshot as a typed networkx graph of kernel objects (ids of cowviz/ids.py).
 
 Nodes carry `kind`, `col` (which column of the drawing), `box` (the groups
 drawn around them), `label` (text lines, title first), `attrs` (kernel facts),
@@ -12,9 +12,9 @@ from bisect import bisect_right
 
 import networkx as nx
 
+from .. import ids
 from ..eras import get_era
 from . import lod
-from .ids import edge_id, page_node_id, parse_expanded, parse_page, parse_pte, pte_node_id
 from .style import BADGES, COPY_SOURCE, COPY_TAGS, MIN_CHARS, TAG_PRIORITY
 
 DATA_CHARS = 12           # longer page data is cut, so one long value cannot widen every page
@@ -87,16 +87,16 @@ def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None,
     era = get_era(snapshot.era)
     sides = sides if sides is not None else SideMap()
     g = nx.MultiDiGraph(era=snapshot.era, tags=_tags(events))
-    plan = lod.plan(snapshot, parse_expanded(expanded))
-    mm_of_task = {f"task:{t.name}": t.mm for t in snapshot.tasks}
+    plan = lod.plan(snapshot, ids.parse_expanded(expanded))
+    mm_of_task = {ids.task(t.name): t.mm for t in snapshot.tasks}
 
     sides.see({**{mm.id: _mm_height(mm, plan) for mm in snapshot.mms},
                **{h.id: _holder_height(h) for h in snapshot.holders}})
     for mm in snapshot.mms:
         side = sides.of_mm(mm.id)
-        box = (f"box:{mm.id}",)
+        box = (ids.box(mm.id),)
         for task in mm.users:
-            name = task[5:]
+            name = ids.name(task)
             label = ("task " + name,) if name == mm.owner else ("task " + name, "thread of " + mm.owner)
             _node(g, task, "task", side + "0", box, label, {"name": name, "mm": mm.id})
             _edge(g, task, mm.id, "task_mm")
@@ -108,7 +108,7 @@ def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None,
                "has_pinned": mm.has_pinned, "has_pinned_name": mm.has_pinned_name, "memcg": mm.memcg},
               ("has-pinned",) if mm.has_pinned and "pinned-flag" not in hide else ())
         for vma in mm.vmas:
-            _add_vma(g, vma, side, box + (f"box:{vma.id}",), plan, hide)
+            _add_vma(g, vma, side, box + (ids.box(vma.id),), plan, hide)
             _edge(g, mm.id, vma.id, "mm_vma")
 
     # snapshot.pages is in pfn order and a run's pages all exist, so a run is a slice.
@@ -117,14 +117,14 @@ def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None,
         p = all_pages[i]
         last = plan.page_runs.get(p.pfn, p.pfn)
         n = last - p.pfn + 1
-        _add_page(g, page_node_id(p.pfn, last), all_pages[i:i + n], era, hide)
+        _add_page(g, ids.page(p.pfn, last), all_pages[i:i + n], era, hide)
         i += n
 
     for av in snapshot.anon_vmas if "anon_vma" not in hide else ():
         _add_anon_vma(g, av, era)
     for h in snapshot.holders:
         first_task = h.refs[0].task if h.refs else None
-        _add_holder(g, h, sides.of_holder(h.id, mm_of_task.get(f"task:{first_task}")), plan)
+        _add_holder(g, h, sides.of_holder(h.id, mm_of_task.get(ids.task(first_task) if first_task is not None else None)), plan)
 
     for m in snapshot.memcgs if "memcg" not in hide else ():
         first = mm_of_task.get(m.tasks[0]) if m.tasks else None
@@ -140,7 +140,7 @@ def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None,
 
 def _add_anon_vma(g, av, era) -> None:
     """An anon_vma with its parent and root links; the counter shown is the one the era keeps."""
-    n = lambda ref: ref.split(":")[1]
+    n = ids.name
     counter = (f"degree {av.degree}" if era.anon_vma_counter == "degree"
                else f"children {av.num_children} active {av.num_active_vmas}")
     counts = ((f"refcount {av.refcount} {counter}",) if era.anon_vma_counter == "degree"
@@ -165,13 +165,13 @@ def _add_holder(g, h, side: str, plan) -> None:
     edges: dict = {}
     for (page, pin, write, longterm), count in groups.items():
         flags = ", ".join(f for f, on in (("write", write), ("longterm", longterm)) if on)
-        text = f"{'pin' if pin else 'get'} page {page[5:]}" + (f" ×{count}" if count > 1 else "")
+        text = f"{'pin' if pin else 'get'} page {ids.pfn(page)}" + (f" ×{count}" if count > 1 else "")
         # The flags get a line of their own rather than widen the column of VMA tables.
         if flags and len(text) + len(flags) + 3 > MIN_CHARS["holder"]:
             refs.append((text, f"  ({flags})"))
         else:
             refs.append((text + (f" ({flags})" if flags else ""),))
-        flags_of = edges.setdefault((_page_node(plan, int(page[5:])), "pin" if pin else "get"), set())
+        flags_of = edges.setdefault((_page_node(plan, ids.pfn(page)), "pin" if pin else "get"), set())
         flags_of.update(f for f, on in (("write", write), ("longterm", longterm)) if on)
     if len(refs) > HOLDER_LINES:
         refs[HOLDER_LINES - 1:] = [(f"... {len(groups) - HOLDER_LINES + 1} more",)]
@@ -203,14 +203,14 @@ def _node(g, node_id, kind, col, box, label, attrs, cls=(), seq=0):
 
 
 def _edge(g, tail, head, kind, key=None, label=None, cls=()):
-    eid = edge_id(tail, head, key)
+    eid = ids.edge(tail, head, key)
     g.add_edge(tail, head, key=eid, kind=kind, label=label, cls=(kind,) + tuple(cls), hl=())
 
 
 def _add_vma(g, vma, side, box, plan, hide=frozenset()):
     flags = [f for f in vma.flags if f in ("dontcopy", "wipeonfork")]
     owner = (f"shmem file {vma.file}" if vma.shared else "" if "anon_vma" in hide else
-             f"anon_vma {vma.anon_vma.split(':')[1]}" if vma.anon_vma else "anon_vma none")
+             f"anon_vma {ids.name(vma.anon_vma)}" if vma.anon_vma else "anon_vma none")
     mode = " ".join([vma.prot, "shared" if vma.shared else "private"] + flags)
     # One line for the mode and the anon_vma when that fits the table's narrowest width.
     mode = ((mode,) if not owner else
@@ -224,7 +224,7 @@ def _add_vma(g, vma, side, box, plan, hide=frozenset()):
     for av in vma.anon_vma_chain if "anon_vma" not in hide else ():
         _edge(g, vma.id, av, "avc", cls=("own",) if av == vma.anon_vma else ())
     for row in plan.rows[vma.id]:
-        node_id = pte_node_id(vma.id, row.first, row.last)
+        node_id = ids.pte_in(vma.id, row.first, row.last)
         where = f"[{row.first}]" if row.count == 1 else f"[{row.first}-{row.last}]"
         many = f" ×{row.count}" if row.count > 1 else ""
         pte = row.pte
@@ -249,7 +249,7 @@ def _add_vma(g, vma, side, box, plan, hide=frozenset()):
 
 
 def _page_node(plan, pfn: int) -> str:
-    return page_node_id(*plan.page_node(pfn))
+    return ids.page(*plan.page_node(pfn))
 
 
 def _short(data: str) -> str:
@@ -267,7 +267,7 @@ def _add_page(g, node_id, run, era, hide=frozenset()):
         else:
             same = all(q.data == p.data for q in run)
             title = f"pages {p.pfn}-{run[-1].pfn} ×{len(run)}" + (f" = {_short(p.data)}" if same else "")
-        owner = f"anon_vma {p.anon_vma.split(':')[1]}" if p.anon_vma else p.kind
+        owner = f"anon_vma {ids.name(p.anon_vma)}" if p.anon_vma else p.kind
         if "anon_vma" in hide:
             owner = "" if p.anon_vma else p.kind
         # pins is read off refcount (refcount / 1024), so the two share a line.
@@ -292,10 +292,10 @@ def _highlight(g, events) -> None:
     pages: list = []
     for n, d in g.nodes(data=True):
         if d["kind"] == "pte":
-            r = parse_pte(n)
+            r = ids.parse_pte(n)
             ptes.setdefault((r.owner, r.vma), []).append((r.first, r.last, n))
         elif d["kind"] == "page":
-            pages.append(parse_page(n) + (n,))
+            pages.append(ids.parse_page(n) + (n,))
     for rows in ptes.values():
         rows.sort()
     pages.sort()
@@ -308,9 +308,9 @@ def _highlight(g, events) -> None:
         for obj in ev.objs:
             if obj in g:
                 named.add(obj)
-            elif (r := parse_pte(obj)) is not None:
+            elif (r := ids.parse_pte(obj)) is not None:
                 named.update(_overlapping(ptes.get((r.owner, r.vma), ()), r.first, r.last))
-            elif (pr := parse_page(obj)) is not None:
+            elif (pr := ids.parse_page(obj)) is not None:
                 named.update(_overlapping(pages, *pr))
         for n in named:
             hl_nodes.setdefault(n, []).append(ev.tag)

@@ -13,7 +13,8 @@ from operator import add, attrgetter, ne
 from typing import NamedTuple
 
 from ..mm.types import Pte
-from .ids import PteRange
+from .. import ids
+from ..ids import PteRange
 
 FULL_ROWS = 16       # VMAs up to this many pages draw one row per PTE
 
@@ -67,7 +68,7 @@ def page_breaks(snapshot) -> set:
     breaks.update(compress(pfns[1:], map(ne, pfns[1:], map(add, pfns[:-1], repeat(1)))))
     for h in snapshot.holders:
         for r in h.refs:
-            pfn = int(r.page[5:])
+            pfn = ids.pfn(r.page)
             breaks.update((pfn, pfn + 1))
     return breaks
 
@@ -83,7 +84,7 @@ def plan(snapshot, expanded: tuple[PteRange, ...] = ()) -> Plan:
                 continue
             if breaks is None:
                 breaks = page_breaks(snapshot)
-            owner, name = vma.id.split(":")[1:3]
+            owner, name = ids.parse_vma(vma.id)
             singles = set()
             for r in expanded:
                 if r.owner == owner and r.vma == name:

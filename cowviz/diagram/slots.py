@@ -14,7 +14,8 @@ cannot know the future, so it shares nothing.
 """
 from __future__ import annotations
 
-from .ids import sort_key
+from .. import ids
+from ..ids import sort_key
 
 ALONE = ("page", "anon_vma", "holder", "memcg")     # kinds drawn outside the process boxes
 
@@ -64,7 +65,7 @@ def _share_boxes(union, life: dict) -> None:
     rows: dict = {}
     for n, d in union.nodes(data=True):
         if d["kind"] == "pte":
-            rows.setdefault("vma:" + n.split(":", 1)[1].rsplit(":", 1)[0], []).append(n)
+            rows.setdefault(ids.vma_of(n), []).append(n)
     side, box_life = {}, {}
     for b, ns in members.items():
         mm = [n for n in ns if union.nodes[n]["kind"] == "mm"]
@@ -85,7 +86,7 @@ def _share_boxes(union, life: dict) -> None:
             shape = _shape(union, n, rows)
             fits = [rep for rep, s in group[3] if s == shape and rep not in taken]
             # The same VMA name first: the child's `buf` where the last child's `buf` was.
-            fits.sort(key=lambda rep: rep.rsplit(":", 1)[-1] != n.rsplit(":", 1)[-1])
+            fits.sort(key=lambda rep: ids.name(rep) != ids.name(n))
             if fits:
                 union.nodes[n]["slot"] = fits[0]
                 taken.add(fits[0])
@@ -100,7 +101,7 @@ def _shape(union, n: str, rows: dict) -> tuple:
     if d["kind"] != "vma":
         return d["kind"], d["size"]
     cells = sorted(rows.get(n, ()), key=lambda m: (union.nodes[m]["seq"], sort_key(m)))
-    return ("vma", d["size"]) + tuple((m.rsplit(":", 1)[1], union.nodes[m]["size"]) for m in cells)
+    return ("vma", d["size"]) + tuple((ids.name(m), union.nodes[m]["size"]) for m in cells)
 
 
 def slot_of(union, n: str) -> str:

@@ -3,17 +3,14 @@
 An event carries a sentence for narration, an optional `tag` saying what kind
 of change it was (the diagram highlights by tag) and the ids of the objects
 it touched.  Object ids are the same everywhere (snapshots, diagrams, the
-browser):
-
-    task:P          a task                  mm:P          the mm P created
-    vma:P:buf       a VMA of mm:P           pte:P:buf:3   one PTE (pte:P:buf:0-7 is a run)
-    page:7          the page with pfn 7     page:0        the shared zero page
-    anon_vma:2      an anon_vma             holder:nic    a device or a pipe
-    memcg:P         the memcg P started in
+browser); cowviz/ids.py builds and parses them, and the helpers below only
+hand it the fields of an engine object.
 """
 from __future__ import annotations
 
 from typing import NamedTuple
+
+from .. import ids
 
 # What a change was, for highlighting.  Narration does not depend on these.
 TAGS = {
@@ -86,37 +83,36 @@ class Event(NamedTuple):
 
 
 def page_id(pfn: int) -> str:
-    return f"page:{pfn}"
+    return ids.page(pfn)
 
 
 def mm_id(mm) -> str:
-    return f"mm:{mm.owner}"
+    return ids.mm(mm.owner)
 
 
 def vma_id(vma) -> str:
-    return f"vma:{vma.vm_mm.owner}:{vma.name}"
+    return ids.vma(vma.vm_mm.owner, vma.name)
 
 
 def pte_id(vma, i: int, j: int | None = None) -> str:
     """The id of PTE i of the VMA, or of the run i..j (inclusive)."""
-    base = f"pte:{vma.vm_mm.owner}:{vma.name}:{i}"
-    return base if j is None or j == i else f"{base}-{j}"
+    return ids.pte(vma.vm_mm.owner, vma.name, i, j)
 
 
 def anon_vma_id(av) -> str:
-    return f"anon_vma:{av.id}"
+    return ids.anon_vma(av.id)
 
 
 def holder_id(holder) -> str:
-    return f"holder:{holder.name}"
+    return ids.holder(holder.name)
 
 
 def task_id(name: str) -> str:
-    return f"task:{name}"
+    return ids.task(name)
 
 
 def memcg_id(memcg) -> str:
-    return f"memcg:{memcg.name}"
+    return ids.memcg(memcg.name)
 
 
 def index_range(first: int, last: int) -> str:

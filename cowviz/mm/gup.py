@@ -8,7 +8,7 @@
 """
 from __future__ import annotations
 
-from .events import Decision, Verdict, facts, mm_id, page_id, pte_id
+from .events import Decision, Verdict, facts, holder_id, mm_id, page_id, pte_id
 from .memory import handle_mm_fault, pte_page
 from .page_alloc import put_page
 from .types import (EFAULT, ENOMEM, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FOLL_COW, FOLL_FORCE,
@@ -148,7 +148,7 @@ def get_user_pages(mm: MmStruct, task: str, vma: Vma | None, i: int, gup_flags: 
         counts = f"refcount now {page_count(page)}"
     tag = "pin" if gup_flags & FOLL_PIN else "get"
     k.emit(fn, f"{holder.name} {kind} page {page.pfn} ({vma.label(i)}) with {foll_names(gup_flags)}: "
-           f"{counts}.", tag, (f"holder:{holder.name}", page_id(page.pfn), pte_id(vma, i)))
+           f"{counts}.", tag, (holder_id(holder), page_id(page.pfn), pte_id(vma, i)))
     return 0
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from . import fork as _fork
-from .events import Event, holder_id, memcg_id, page_id, pte_id
+from .events import Event, holder_id, memcg_id, page_id, pte_id, task_id
 from .gup import get_user_pages, release_ref
 from .memory import handle_mm_fault, pte_page
 from .mmap import do_mmap, do_munmap, madvise_behavior, mprotect_fixup
@@ -219,7 +219,7 @@ class Kernel:
         t = self.tasks.pop(task, None)
         if t is None:
             return ESRCH
-        self.emit("do_exit", f"{task} exits.", None, (f"task:{task}",))
+        self.emit("do_exit", f"{task} exits.", None, (task_id(task),))
         _fork.mmput(t.mm)
         return OK
 
@@ -230,7 +230,7 @@ class Kernel:
         # de_thread(): exec kills every other thread of the process first.
         for other in [o for o in self.tasks.values() if o.mm is t.mm and o is not t]:
             self.emit("de_thread", f"{task} execs, so its thread {other.name} is killed.", None,
-                      (f"task:{other.name}",))
+                      (task_id(other.name),))
             del self.tasks[other.name]
             _fork.mmput(t.mm)
         _fork.exec_mmap(self, t)

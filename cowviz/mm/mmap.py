@@ -6,7 +6,7 @@ them either.
 """
 from __future__ import annotations
 
-from .events import pte_id, vma_id
+from .events import page_id, pte_id, vma_id
 from .memory import vm_normal_page, zap_pte_range
 from .page_alloc import put_page
 from .rmap import unlink_anon_vmas
@@ -75,7 +75,7 @@ def fput_shmem(k, shmem: Shmem) -> None:
     shmem.pages.clear()
     if freed:
         k.emit("shmem_evict_inode", f"Shmem file {shmem.id} is closed: page cache pages "
-               f"{', '.join(map(str, freed))} freed.", "free", tuple(f"page:{p}" for p in freed))
+               f"{', '.join(map(str, freed))} freed.", "free", tuple(map(page_id, freed)))
 
 
 def do_munmap(mm: MmStruct, vma: Vma) -> None:

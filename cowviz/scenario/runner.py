@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import ids
 from ..eras import get_era
 from ..mm import InvariantError, Kernel, Outcome, check_invariants, take_snapshot
 from ..mm.events import Event
@@ -237,7 +238,7 @@ class LiveRun:
             if step.ask.kind == "pick":
                 ref = step.ask.of
                 pte = snap.pte(ref.task, ref.vma, ref.index)
-                answer = f"page:{pte.pfn}" if pte is not None else None
+                answer = ids.page(pte.pfn) if pte is not None else None
             else:
                 answer = step.ask.answer_for(era)
         result = StepResult(n, cmd.text, outcome.output, outcome.error, ok, expected, message,

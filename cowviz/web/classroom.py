@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from flask import (Blueprint, current_app, g, redirect, render_template, request, url_for)
 from flask_socketio import join_room, leave_room
 
+from .. import ids
 from .library import WebError
 from .markdown import render_inline, render_markdown
 from .rooms import Rooms, normalise_code
@@ -182,9 +183,9 @@ def _check_choice(ask, before, choice) -> str:
         return choice
     if choice == "new":
         return choice
-    m = re.fullmatch(r"page:([0-9]{1,6})", choice)
-    if m and before.page(int(m.group(1))) is not None:
-        return f"page:{int(m.group(1))}"
+    pfn = ids.pfn(choice)
+    if pfn is not None and before.page(pfn) is not None:
+        return ids.page(pfn)
     raise WebError("pick a page in the diagram, or 'a page that does not exist yet'")
 
 
@@ -193,7 +194,7 @@ def _right(ask, answer, before) -> list:
     if ask.kind == "choice":
         return [answer]
     right = [answer] if answer else []
-    if answer and before.page(int(answer.split(":")[1])) is None:
+    if answer and before.page(ids.pfn(answer)) is None:
         right.append("new")
     return right
 

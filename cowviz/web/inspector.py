@@ -21,6 +21,7 @@ the walk reaches it, and every VMA the walk visits.
 """
 from __future__ import annotations
 
+from .. import ids
 from ..eras import get_era
 from ..eras.names import maybe_pinned_test
 from ..mm.snapshot import Snapshot
@@ -58,7 +59,7 @@ class Inspector:
         self.anon_vmas = {a.id: a for a in snap.anon_vmas}
         self.holders = {h.id: h for h in snap.holders}
         self.memcgs = {m.id: m for m in snap.memcgs}
-        self.tasks = {f"task:{t.name}": t for t in snap.tasks}
+        self.tasks = {ids.task(t.name): t for t in snap.tasks}
         # Who maps each pfn, in address order: the raw material of the rmap answer.
         self.mapped_by: dict[int, list] = {}
         for v in self.vmas.values():
@@ -85,13 +86,13 @@ class Inspector:
         for v in self.vmas.values():
             for i, pte in enumerate(v.ptes):
                 if pte is not None:
-                    ident = self._pte_id(v, i)
+                    ident = ids.pte_in(v.id, i)
                     out[ident] = self.describe(ident)
         return out
 
     def describe(self, ident: str) -> dict | None:
         """The entry for one id (a PTE run `pte:P:buf:0-7` included), or None if it is not in the snapshot."""
-        kind = ident.split(":", 1)[0]
+        kind = ids.kind(ident)
         fn = getattr(self, f"_{kind}", None)
         return fn(ident) if fn is not None else None
 
@@ -119,11 +120,11 @@ class Inspector:
             pinned = [m.has_pinned_name, _yn(m.has_pinned),
                       "set once a page of this mm was pinned; fork only checks pages for pins when it is set"]
         fields = [["owner", m.owner, None],
-                  ["users", ", ".join(u.split(":", 1)[1] for u in m.users) or "none", None],
+                  ["users", ", ".join(map(ids.name, m.users)) or "none", None],
                   pinned,
                   ["map_count", m.map_count, "number of VMAs"],
                   ["memcg", m.memcg, None]]
-        links = [[f"VMA {v.name}", v.id] for v in m.vmas] + [[f"task {u.split(':', 1)[1]}", u] for u in m.users]
+        links = [[f"VMA {v.name}", v.id] for v in m.vmas] + [[f"task {ids.name(u)}", u] for u in m.users]
         return {"id": ident, "kind": "mm", "title": f"mm_struct of {m.owner}", "fields": fields, "links": links}
 
     def _vma(self, ident):
@@ -140,21 +141,17 @@ class Inspector:
                   ["anon_vma_chain", ", ".join(v.anon_vma_chain) or "empty",
                    "every anon_vma this VMA is linked into, newest first"]]
         links = [["mm_struct", v.mm]] + [[a, a] for a in v.anon_vma_chain]
-        return {"id": ident, "kind": "vma", "title": f"VMA {v.name} of {v.mm.split(':', 1)[1]}",
+        return {"id": ident, "kind": "vma", "title": f"VMA {v.name} of {ids.name(v.mm)}",
                 "fields": fields, "links": links}
 
     def _pte(self, ident):
-        parts = ident.split(":")
-        if len(parts) != 4:
+        r = ids.parse(ident)
+        if r is None:
             return None
-        vma = self.vmas.get(f"vma:{parts[1]}:{parts[2]}")
+        vma = self.vmas.get(ids.vma(r.owner, r.name))
         if vma is None:
             return None
-        first, _, last = parts[3].partition("-")
-        try:
-            lo, hi = int(first), int(last or first)
-        except ValueError:
-            return None
+        lo, hi = r.first, r.last
         if not 0 <= lo <= hi < len(vma.ptes):
             return None
         rows = [self._pte_fields(vma, i) for i in range(lo, hi + 1)]
@@ -162,9 +159,9 @@ class Inspector:
         links = [["VMA", vma.id]]
         for i in range(lo, hi + 1):
             p = vma.ptes[i]
-            if p is not None and [f"page {p.pfn}", f"page:{p.pfn}"] not in links:
-                links.append([f"page {p.pfn}" if p.pfn else "zero page", f"page:{p.pfn}"])
-        entry = {"id": ident, "kind": "pte", "title": f"{title} of {vma.mm.split(':', 1)[1]}",
+            if p is not None and [f"page {p.pfn}", ids.page(p.pfn)] not in links:
+                links.append([f"page {p.pfn}" if p.pfn else "zero page", ids.page(p.pfn)])
+        entry = {"id": ident, "kind": "pte", "title": f"{title} of {ids.name(vma.mm)}",
                  "fields": rows[0] if lo == hi else [], "links": links}
         if lo != hi:
             entry["rows"] = [{"index": i, "fields": f} for i, f in zip(range(lo, hi + 1), rows)]
@@ -218,10 +215,11 @@ class Inspector:
 
     def _page_run(self, ident):
         """A collapsed run of pages (`page:8-15`, as the diagram draws alike pages): one row per page."""
-        first, sep, last = ident.split(":", 1)[1].partition("-")
-        if not sep or not first.isdigit() or not last.isdigit():
+        r = ids.parse(ident)
+        if r is None or r.first == r.last:
             return None
-        pages = [self._page(f"page:{pfn}") for pfn in range(int(first), int(last) + 1)]
+        first, last = r.first, r.last
+        pages = [self._page(ids.page(pfn)) for pfn in range(first, last + 1)]
         pages = [e for e in pages if e is not None]
         if not pages:
             return None
@@ -230,7 +228,7 @@ class Inspector:
                 "links": [[f"page {e['fields'][0][1]}", e["id"]] for e in pages]}
 
     def _mapping_links(self, pfn):
-        return [[f"PTE {v.mm.split(':', 1)[1]} {v.name}[{i}]", self._pte_id(v, i)]
+        return [[f"PTE {ids.name(v.mm)} {v.name}[{i}]", ids.pte_in(v.id, i)]
                 for v, i, _ in self.mapped_by.get(pfn, [])]
 
     def _anon_vma(self, ident):
@@ -244,11 +242,11 @@ class Inspector:
                   ["num_children", a.num_children, None],
                   ["num_active_vmas", a.num_active_vmas, None],
                   ["degree", a.degree, None],
-                  ["VMAs linked (AVCs)", ", ".join(v.split(":", 1)[1] for v in a.vmas) or "none",
+                  ["VMAs linked (AVCs)", ", ".join(f"{ids.owner(v)}:{ids.name(v)}" for v in a.vmas) or "none",
                    "the rmap walk of a page filed here visits exactly these VMAs"],
-                  ["pages filed here", ", ".join(p.split(":")[1] for p in pages) or "none", None]]
+                  ["pages filed here", ", ".join(map(ids.name, pages)) or "none", None]]
         links = [["root", a.root], ["parent", a.parent]] + [[v, v] for v in a.vmas] + [[p, p] for p in pages]
-        return {"id": ident, "kind": "anon_vma", "title": f"anon_vma {ident.split(':')[1]}",
+        return {"id": ident, "kind": "anon_vma", "title": f"anon_vma {ids.name(ident)}",
                 "fields": fields, "links": links}
 
     def _holder(self, ident):
@@ -260,9 +258,10 @@ class Inspector:
         for r, n in _grouped(h.refs):
             how = ("FOLL_PIN" if r.pin else "FOLL_GET") + ("|FOLL_WRITE" if r.write else "") + \
                   ("|FOLL_LONGTERM" if r.longterm else "") + (f" × {n}" if n > 1 else "")
-            fields.append([r.page.replace(":", " "), how, f"taken through {r.task} {r.vma}[{r.index}]"])
-            if [r.page.replace(":", " "), r.page] not in links:
-                links.append([r.page.replace(":", " "), r.page])
+            page = f"page {ids.name(r.page)}"
+            fields.append([page, how, f"taken through {r.task} {r.vma}[{r.index}]"])
+            if [page, r.page] not in links:
+                links.append([page, r.page])
         return {"id": ident, "kind": "holder", "title": f"{h.kind} {h.name}", "fields": fields, "links": links}
 
     def _memcg(self, ident):
@@ -270,7 +269,7 @@ class Inspector:
         if m is None:
             return None
         fields = [["usage", f"{m.usage} pages", None], ["limit", "none" if m.limit is None else f"{m.limit} pages", None],
-                  ["tasks", ", ".join(t.split(":", 1)[1] for t in m.tasks) or "none", None]]
+                  ["tasks", ", ".join(map(ids.name, m.tasks)) or "none", None]]
         return {"id": ident, "kind": "memcg", "title": f"memcg {m.name}", "fields": fields,
                 "links": [[t, t] for t in m.tasks]}
 
@@ -282,7 +281,7 @@ class Inspector:
         tree = set(av.vmas) if av is not None else set()
         mappings = []
         for v, i, pte in self.mapped_by.get(p.pfn, []):
-            mappings.append({"pte": self._pte_id(v, i), "vma": v.id, "task": v.mm.split(":", 1)[1],
+            mappings.append({"pte": ids.pte_in(v.id, i), "vma": v.id, "task": ids.name(v.mm),
                              "index": i, "address": f"{v.vm_start + i * PAGE_SIZE:#x}", "write": pte.write,
                              "found": (v.id in tree) if p.kind == "anon" else None})
         visited = []
@@ -304,7 +303,3 @@ class Inspector:
             if lost:
                 note += " The others are invisible to rmap: the page cannot be unmapped or migrated there."
         return {"anon_vma": p.anon_vma, "mappings": mappings, "visited": visited, "note": note}
-
-    @staticmethod
-    def _pte_id(v, i) -> str:
-        return f"pte:{v.mm.split(':', 1)[1]}:{v.name}:{i}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 
+from .. import ids
 from ..limits import LimitError, ascii_int
 from .frames import FrameSource
 from .library import Library, WebError, check_era
@@ -170,8 +171,8 @@ class Session:
         else:
             before = run.initial if step == 1 else run.steps[step - 2].snapshot
             if choice == "new":
-                correct = s.answer is not None and before.page(int(s.answer.split(":")[1])) is None
-            elif choice.startswith("page:") and choice[5:].isdigit():
+                correct = s.answer is not None and before.page(ids.pfn(s.answer)) is None
+            elif ids.pfn(choice) is not None:
                 correct = choice == s.answer
             else:
                 raise WebError("pick a page in the diagram (page:N), or 'new' for a page not allocated yet")

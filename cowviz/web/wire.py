@@ -32,6 +32,7 @@ result and narration are left out so the outcome stays hidden.
 """
 from __future__ import annotations
 
+from .. import ids
 from ..eras import get_era
 from ..pseudocode import step_code
 from ..scenario.runner import Run, StepResult
@@ -155,7 +156,7 @@ def answer_text(answer: str | None) -> str | None:
     """How an answer reads: `page:7` is page 7, `page:0` the zero page."""
     if answer is None:
         return None
-    if answer.startswith("page:"):
-        pfn = answer.split(":", 1)[1]
-        return "the zero page" if pfn == "0" else f"page {pfn}"
+    p = ids.parse(answer)
+    if p is not None and p.kind == "page":
+        return "the zero page" if p.first == 0 else f"page {p.span}"
     return answer

@@ -10,30 +10,30 @@ from __future__ import annotations
 
 import re
 
+from .. import ids
+
 
 def id_words(ident: str) -> str:
-    p = str(ident).split(":")
-    kind = p[0]
-    if kind == "task":
-        return f"task {p[1]}"
-    if kind == "mm":
-        return f"{p[1]}'s mm"
-    if kind == "vma":
-        return f"{p[1]}'s VMA {p[2]}"
-    if kind == "pte":
-        many = "-" in p[3]
-        return f"{p[1]}'s PTE{'s' if many else ''} for {p[2]}[{p[3]}]"
-    if kind == "page":
-        if p[1] == "0":
+    p = ids.parse(str(ident))
+    if p is None:
+        return str(ident)
+    if p.kind == "task":
+        return f"task {p.name}"
+    if p.kind == "mm":
+        return f"{p.owner}'s mm"
+    if p.kind == "vma":
+        return f"{p.owner}'s VMA {p.name}"
+    if p.kind == "pte":
+        return f"{p.owner}'s PTE{'s' if p.first != p.last else ''} for {p.name}[{p.span}]"
+    if p.kind == "page":
+        if p.first == p.last == 0:
             return "the zero page"
-        return f"pages {p[1]}" if "-" in p[1] else f"page {p[1]}"
-    if kind == "anon_vma":
-        return f"anon_vma {p[1]}"
-    if kind == "holder":
-        return p[1]
-    if kind == "memcg":
-        return f"memcg {p[1]}"
-    return str(ident)
+        return f"pages {p.span}" if p.first != p.last else f"page {p.span}"
+    if p.kind == "anon_vma":
+        return f"anon_vma {p.name}"
+    if p.kind == "holder":
+        return p.name
+    return f"memcg {p.name}"
 
 
 _PTE = re.compile(r"^\[[^\]]+\]\s+(RW|RO|none)\s*(.*)$")
@@ -79,9 +79,9 @@ def _new(n: dict) -> str:
     if kind == "pte":
         return f"{id_words(n['id'])} {pte_state(label[0])}"
     if kind == "page":
-        return "the zero page is used" if n["id"] == "page:0" else f"new {label[0]}"
+        return "the zero page is used" if n["id"] == ids.page(0) else f"new {label[0]}"
     if kind == "task" and len(label) > 1:
-        return f"new task {n['id'].split(':')[1]} ({label[1]})"
+        return f"new task {ids.name(n['id'])} ({label[1]})"
     if kind == "holder":
         return " ".join(" ".join(label).split())
     return f"new {id_words(n['id'])}"
@@ -103,7 +103,7 @@ def start_words(frame: dict | None) -> str:
     nodes = [n for n in (frame or {}).get("nodes", ()) if n.get("kind") != "legend"]
     if not nodes:
         return "no process and no memory yet; the first command creates them"
-    tasks = [n["id"].split(":")[1] for n in nodes if n["kind"] == "task"]
+    tasks = [ids.name(n["id"]) for n in nodes if n["kind"] == "task"]
     bits = []
     if tasks:
         bits.append(("task " if len(tasks) == 1 else "tasks ") + ", ".join(tasks))

@@ -14,6 +14,8 @@
 // Pure geometry: no DOM, no kernel logic.  It turns the server's frames into frames the renderer
 // draws (the same JSON shape, docs/diagram.md "Frame JSON", with `fixed: true` for the camera).
 
+import { parseId, vmaOf } from "./ids.js";
+
 export const FONT = 16;        // world units of the renderer's text (renderer.js LINE is 19)
 const LINE = 19;
 const CHAR = 9.64;             // DejaVu Sans Mono advance at 16 px
@@ -41,18 +43,13 @@ function isPrimary(n) {
 
 // Whose object it is: the process a task, mm, VMA, PTE or memcg belongs to ("" for the others).
 export function ownerOf(n) {
-  const parts = n.id.split(":");
+  const p = parseId(n.id);
   if (n.kind === "task") {
     const m = (n.label[1] || "").match(/^thread of (\S+)/);
-    return m ? m[1] : parts[1];
+    return m ? m[1] : p ? p.owner : "";
   }
-  if (["mm", "vma", "pte", "memcg"].includes(n.kind)) return parts[1];
+  if (["mm", "vma", "pte", "memcg"].includes(n.kind)) return p ? p.owner : "";
   return "";
-}
-
-function vmaOf(n) {
-  const p = n.id.split(":");
-  return `vma:${p[1]}:${p[2]}`;
 }
 
 // Which column: the process sides follow the union layout (left or right of its middle), the pages
@@ -194,7 +191,7 @@ function buildItems(shown, info) {
   for (const id of shown) {
     const n = info.get(id);
     if (n.kind === "pte") {
-      const vid = vmaOf(n);
+      const vid = vmaOf(n.id);
       const table = items.get(vid) || { id: vid, col: info.get(vid)?.col || n.col, rows: [] };
       table.rows.push(id);
       items.set(vid, table);
@@ -408,7 +405,7 @@ export class FocusLayout {
         };
         for (const id of order) {
           const n = info.get(id);
-          const want = n.kind === "pte" && info.has(vmaOf(n)) ? [vmaOf(n), id] : [id];
+          const want = n.kind === "pte" && info.has(vmaOf(n.id)) ? [vmaOf(n.id), id] : [id];
           if (!tryAdd(want) && primaries.has(id)) missed = true;
         }
         // Room left: the neighbours of what is shown (the other rows of a table shown, the pages its
@@ -420,19 +417,19 @@ export class FocusLayout {
         }));
         for (const id of info.keys()) {
           const n = info.get(id);
-          if (n.kind === "pte" && shown.includes(vmaOf(n))) near.add(id);
+          if (n.kind === "pte" && shown.includes(vmaOf(n.id))) near.add(id);
         }
         for (const id of [...near].sort((a, b) => info.get(a).y - info.get(b).y)) {
           if (shown.includes(id) || !info.has(id)) continue;
           const n = info.get(id);
-          tryAdd(n.kind === "pte" ? [vmaOf(n), id] : [id]);
+          tryAdd(n.kind === "pte" ? [vmaOf(n.id), id] : [id]);
         }
         // Still room: the rest, rows and pages first (a quiet screen shows the whole state).
       const rank = { pte: 0, page: 1, holder: 2, vma: 3, anon_vma: 4, task: 5, mm: 6, memcg: 7 };
       for (const id of [...info.keys()].sort((a, b) => (rank[info.get(a).kind] ?? 9) - (rank[info.get(b).kind] ?? 9) || info.get(a).y - info.get(b).y)) {
         if (shown.includes(id)) continue;
         const n = info.get(id);
-        tryAdd(n.kind === "pte" ? [vmaOf(n), id] : [id]);
+        tryAdd(n.kind === "pte" ? [vmaOf(n.id), id] : [id]);
       }
       return { shown, cols, missed };
       };

@@ -1,6 +1,7 @@
 // The inspector: the clicked object's entry, as the server computed it from the snapshot
 // (fields in kernel terms, links, and for a page the rmap walk).  Display only.
 import { el, clear, fill } from "./dom.js";
+import { idName } from "./ids.js";
 
 function fieldTable(fields) {
   return el(
@@ -14,7 +15,7 @@ function fieldTable(fields) {
 function rmapBlock(rmap, follow) {
   const rows = rmap.mappings.map((m) =>
     el("tr", {},
-      el("td", {}, el("button", { class: "linkish", type: "button", onclick: () => follow(m.pte) }, `${m.task} ${m.vma.split(":").pop()}[${m.index}]`)),
+      el("td", {}, el("button", { class: "linkish", type: "button", onclick: () => follow(m.pte) }, `${m.task} ${idName(m.vma)}[${m.index}]`)),
       el("td", {}, m.address),
       el("td", {}, m.write ? "RW" : "RO"),
       el("td", { class: m.found === false ? "bad" : m.found ? "good" : "" },

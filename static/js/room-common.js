@@ -1,6 +1,7 @@
 // What the presenter's and the followers' pages share: the room's boot data, the presenter's key,
 // the follower id, the status line, and the room bar's pieces.  Protocol: docs/web.md ("Rooms").
 import { $, el, fill } from "./dom.js";
+import { parseId } from "./ids.js";
 
 export const roomBoot = JSON.parse(document.getElementById("room-boot").textContent);
 
@@ -55,7 +56,8 @@ export function tallyChart(poll, tally, { right = null, answerText = (c) => c } 
 // page:7 reads as "page 7", page:0 is the zero page, new is a page that does not exist yet.
 export function choiceText(c) {
   if (c === "new") return "a new page";
-  if (c && c.startsWith("page:")) return c === "page:0" ? "the zero page" : `page ${c.slice(5)}`;
+  const p = parseId(c);
+  if (p && p.kind === "page") return p.first === 0 && p.last === 0 ? "the zero page" : `page ${p.span}`;
   return c;
 }
 

@@ -1,17 +1,19 @@
 // The diagram in words, for screen readers: object and edge names ("C's PTE for buf[0]", not
 // "pte:C:buf:0").  What a step changed, in words, comes from the server (the pane's `alt`).
 
+import { parseId } from "./ids.js";
+
 export function idWords(id) {
-  const p = String(id).split(":");
-  switch (p[0]) {
-    case "task": return `task ${p[1]}`;
-    case "mm": return `${p[1]}'s mm`;
-    case "vma": return `${p[1]}'s VMA ${p[2]}`;
-    case "pte": return p[3] && p[3].includes("-") ? `${p[1]}'s PTEs for ${p[2]}[${p[3]}]` : `${p[1]}'s PTE for ${p[2]}[${p[3]}]`;
-    case "page": return p[1] === "0" ? "the zero page" : p[1].includes("-") ? `pages ${p[1]}` : `page ${p[1]}`;
-    case "anon_vma": return `anon_vma ${p[1]}`;
-    case "holder": return p[1];
-    case "memcg": return `memcg ${p[1]}`;
+  const p = parseId(id);
+  switch (p ? p.kind : "") {
+    case "task": return `task ${p.name}`;
+    case "mm": return `${p.owner}'s mm`;
+    case "vma": return `${p.owner}'s VMA ${p.name}`;
+    case "pte": return `${p.owner}'s PTE${p.first !== p.last ? "s" : ""} for ${p.name}[${p.span}]`;
+    case "page": return p.first === 0 && p.last === 0 ? "the zero page" : p.first !== p.last ? `pages ${p.span}` : `page ${p.span}`;
+    case "anon_vma": return `anon_vma ${p.name}`;
+    case "holder": return p.name;
+    case "memcg": return `memcg ${p.name}`;
     default: return String(id);
   }
 }

@@ -2,7 +2,7 @@
 import pytest
 
 from cowviz.diagram import build_graph, layout_run
-from cowviz.diagram.ids import parse_page, parse_pte
+from cowviz.ids import parse_page, parse_pte
 from cowviz.eras import get_era
 from cowviz.mm import Kernel, take_snapshot
 
