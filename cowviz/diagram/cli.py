@@ -39,9 +39,8 @@ def _fail(message: str, status: int = 2) -> int:
 
 def cmd_render(args) -> int:
     """Carry out `cowviz render`; returns the exit status."""
-    from ..eras import resolve
     from ..mm import InvariantError
-    from ..scenario import ScenarioError, load_scenario, run_scenario
+    from ..scenario import ScenarioError, load_scenario, resolve_era, run_scenario
     from .graphviz import GraphvizError, GraphvizMissing
     from ..ids import parse_expanded
     from .layout import layout_run
@@ -53,7 +52,7 @@ def cmd_render(args) -> int:
         return 2
     era = scenario.kernel
     if args.kernel is not None:
-        era = resolve(args.kernel)
+        era = resolve_era(args.kernel)
         if era is None:
             return _fail(f"unknown era '{args.kernel}' (render draws one era: give an era id or latest)")
     if not 1 <= args.dpi <= 600:

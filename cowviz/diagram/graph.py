@@ -13,7 +13,6 @@ from bisect import bisect_right
 import networkx as nx
 
 from .. import ids
-from ..eras import get_era
 from . import lod
 from .style import BADGES, COPY_SOURCE, COPY_TAGS, MIN_CHARS, TAG_PRIORITY
 
@@ -84,7 +83,7 @@ def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None,
     `hide` names details a beginner has not been taught yet (cowviz/scenario/detail.py):
     anon_vma, pins, pinned-flag, memcg, exclusive; those are left out of the drawing.
     """
-    era = get_era(snapshot.era)
+    facts = snapshot.facts          # the era's facts travel on the snapshot
     sides = sides if sides is not None else SideMap()
     g = nx.MultiDiGraph(era=snapshot.era, tags=_tags(events))
     plan = lod.plan(snapshot, ids.parse_expanded(expanded))
@@ -117,11 +116,11 @@ def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None,
         p = all_pages[i]
         last = plan.page_runs.get(p.pfn, p.pfn)
         n = last - p.pfn + 1
-        _add_page(g, ids.page(p.pfn, last), all_pages[i:i + n], era, hide)
+        _add_page(g, ids.page(p.pfn, last), all_pages[i:i + n], facts, hide)
         i += n
 
     for av in snapshot.anon_vmas if "anon_vma" not in hide else ():
-        _add_anon_vma(g, av, era)
+        _add_anon_vma(g, av, facts)
     for h in snapshot.holders:
         first_task = h.refs[0].task if h.refs else None
         _add_holder(g, h, sides.of_holder(h.id, mm_of_task.get(ids.task(first_task) if first_task is not None else None)), plan)
@@ -138,12 +137,12 @@ def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None,
     return g
 
 
-def _add_anon_vma(g, av, era) -> None:
+def _add_anon_vma(g, av, facts) -> None:
     """An anon_vma with its parent and root links; the counter shown is the one the era keeps."""
     n = ids.name
-    counter = (f"degree {av.degree}" if era.anon_vma_counter == "degree"
+    counter = (f"degree {av.degree}" if facts.anon_vma_counter == "degree"
                else f"children {av.num_children} active {av.num_active_vmas}")
-    counts = ((f"refcount {av.refcount} {counter}",) if era.anon_vma_counter == "degree"
+    counts = ((f"refcount {av.refcount} {counter}",) if facts.anon_vma_counter == "degree"
               else (f"refcount {av.refcount}", counter))
     _node(g, av.id, "anon_vma", "A", (),
           (f"anon_vma {n(av.id)}", f"root {n(av.root)} parent {n(av.parent)}") + counts,
@@ -256,7 +255,7 @@ def _short(data: str) -> str:
     return data if len(data) <= DATA_CHARS else data[:DATA_CHARS - 1] + "…"
 
 
-def _add_page(g, node_id, run, era, hide=frozenset()):
+def _add_page(g, node_id, run, facts, hide=frozenset()):
     """One page, or a run of alike pages, as one node."""
     p = run[0]
     if p.kind == "zero":
@@ -273,7 +272,7 @@ def _add_page(g, node_id, run, era, hide=frozenset()):
         # pins is read off refcount (refcount / 1024), so the two share a line.
         pins = "" if "pins" in hide else f" pins {p.pins}"
         label = [title, f"refcount {p.refcount}{pins}", f"mapcount {p.mapcount} {owner}".rstrip()]
-    if era.tracks_anon_exclusive and "exclusive" not in hide:
+    if facts.pg_anon_exclusive and "exclusive" not in hide:
         label.append("exclusive: " + {True: "yes", False: "no", None: "-"}[p.exclusive])
     attrs = p._asdict()
     del attrs["id"]

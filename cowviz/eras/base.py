@@ -1,17 +1,22 @@
 """What an era is: a small object that answers the kernel's questions at its decision points.
 
-The engine never asks which era it runs; it asks the era object:
+The engine never asks which era it runs, nor reads an era's flags; it asks the era object:
 
-    do_wp_page          wp_can_reuse_anon_page()   may the writer keep this anonymous page?
-    __get_user_pages    gup_forces_cow_break()     break COW before taking a reference? (5.8)
-    follow_page_pte     can_follow_write_pte()     is this PTE good enough for a FOLL_WRITE?
-                        gup_must_unshare()         make the page exclusive before a R/O pin? (6.x)
-    copy_present_pte    fork_must_copy_page()      copy this page for the child now? (5.9+)
-    anon_vma_clone      anon_vma_reusable()        may the child reuse this anon_vma?
-    change_protection   can_change_pte_writable()  mprotect(PROT_WRITE) without a later fault? (6.x)
+    do_wp_page              wp_can_reuse_anon_page()   may the writer keep this anonymous page?
+    page_add_new_anon_rmap  new_anon_page_exclusive()  is a new anonymous page exclusive? (5.19+)
+    __get_user_pages_locked pin_sets_mm_flag()         does a FOLL_PIN mark the mm? (5.9+)
+    __get_user_pages        gup_forces_cow_break()     break COW before taking a reference? (5.8)
+    follow_page_pte         can_follow_write_pte()     is this PTE good enough for a FOLL_WRITE?
+                            gup_must_unshare()         make the page exclusive before a R/O pin? (5.19+)
+    copy_present_pte        fork_must_copy_page()      copy this page for the child now? (5.9+)
+    anon_vma_clone          anon_vma_reusable()        may the child reuse this anon_vma?
+    change_protection       can_change_pte_writable()  mprotect(PROT_WRITE) without a later fault? (6.x)
 
-and reads a few facts: whether the mm has a "has pinned" flag (and its name)
-and whether pages carry PG_anon_exclusive.
+Each era module states its own do_wp_page() rule, even where it is its
+predecessor's.  What an era *is* (its pinned flag's name, whether pages carry
+PG_anon_exclusive, which anon_vma counters it keeps) is declared as data and
+travels to the drawing on every snapshot as `EraFacts` (`era.facts`), so the
+diagram never imports the eras.
 
 Each era also answers the name a kernel function had in its kernels
 (kernel_name(), from the table in names.py at the era's `names_at` version):
@@ -23,16 +28,17 @@ from typing import NamedTuple
 
 from . import names as _names
 from ..mm.events import Decision, Verdict, facts  # noqa: F401 (re-exported for the eras)
-from ..mm.types import (FOLL_COW, FOLL_FORCE, Page, Pte, Vma, page_count, page_mapcount)
+from ..mm.snapshot import EraFacts
+from ..mm.types import FOLL_COW, FOLL_FORCE, Page, Pte, Vma
 
 
 class WpDecision(NamedTuple):
-    """do_wp_page()'s verdict on an anonymous page."""
+    """do_wp_page()'s verdict on an anonymous page, as facts (cowviz/mm/narration.py words it)."""
     reuse: bool
-    why: str                       # one sentence, for the narration
-    move_anon_rmap: bool = False   # file the page under the writer's own anon_vma
-    line: str = ""                 # the test that decided: a line id of do_wp_page's pseudocode
+    line: str                      # the test that decided: a line id of do_wp_page's pseudocode
     seen: tuple = ()               # what that test looked at: (name, value) pairs
+    move_anon_rmap: bool = False   # file the page under the writer's own anon_vma
+    exclusive: bool = False        # the reused page is marked exclusive (SetPageAnonExclusive, 5.19+)
 
     def decision(self) -> Decision:
         return Decision("do_wp_page", self.line, self.seen, self.reuse)
@@ -45,10 +51,11 @@ class Era:
     kernels = ""
     summary = ""                     # one line, for `cowviz eras`
     commits: tuple = ()              # (commit id, subject) the era is built on
-    has_pinned_flag: str | None = None
-    tracks_anon_exclusive = False
-    fork_copy_decider = "copy_present_page"
-    anon_vma_counter = "degree"      # how the era counts an anon_vma's users
+    # Facts about the era's kernels, for the drawing and the asserts (EraFacts);
+    # the engine asks the questions below instead of reading these.
+    has_pinned_flag: str | None = None     # the mm's "has pinned" flag, by its kernel name
+    tracks_anon_exclusive = False          # pages carry PG_anon_exclusive
+    anon_vma_counter = "degree"            # how the era counts an anon_vma's users
     names_at = ""                    # the kernel version whose function names events use
     default_listed = True            # run for a scenario without an `eras:` list
 
@@ -61,9 +68,22 @@ class Era:
                                   else _names.name_at(role, self.names_at))
         return name
 
+    @property
+    def facts(self) -> EraFacts:
+        """What the era is, as data that travels on every snapshot."""
+        return EraFacts(self.id, self.has_pinned_flag, self.tracks_anon_exclusive, self.anon_vma_counter)
+
     def wp_can_reuse_anon_page(self, page: Page, vma: Vma) -> WpDecision:
-        """do_wp_page(): may the faulting mm keep writing to this anonymous page?"""
+        """do_wp_page(): may the faulting mm keep writing to this anonymous page?  Each era module says."""
         raise NotImplementedError
+
+    def new_anon_page_exclusive(self) -> bool:
+        """page_add_new_anon_rmap(): is a brand-new anonymous page marked exclusive?  (5.19+: yes)"""
+        return False
+
+    def pin_sets_mm_flag(self) -> bool:
+        """__get_user_pages_locked(): does a FOLL_PIN mark the mm as having pinned?  (5.9+: yes)"""
+        return False
 
     def gup_forces_cow_break(self, vma: Vma, gup_flags: int) -> bool:
         """__get_user_pages(): must FOLL_WRITE be forced to break COW first?"""
@@ -92,29 +112,3 @@ class Era:
     def can_change_pte_writable(self, vma: Vma, pte: Pte, page: Page | None) -> bool:
         """change_protection(): may mprotect(PROT_WRITE) make this private PTE writable at once?"""
         return False
-
-    # Helpers for the narration of the 5.x rules.
-    @staticmethod
-    def _mapcount_rule(page: Page, vma: Vma) -> WpDecision:
-        """reuse_swap_page(): reuse when no other PTE maps the page (GUP references are not seen)."""
-        m, c = page_mapcount(page), page_count(page)
-        seen = (("mapcount", m), ("refcount", c))
-        if m <= 1:
-            unseen = f" (its refcount of {c} is not looked at)" if c > 1 else ""
-            return WpDecision(True, f"page {page.pfn} has mapcount {m}: no other process maps it, "
-                                    f"so it is reused{unseen}.", move_anon_rmap=True,
-                              line="reuse_swap_page", seen=seen)
-        return WpDecision(False, f"page {page.pfn} has mapcount {m}: another process maps it too, "
-                                 f"so it is copied.", line="reuse_swap_page", seen=seen)
-
-    @staticmethod
-    def _refcount_rule(page: Page, vma: Vma) -> WpDecision:
-        """09854ba94c6a: reuse only when nobody at all holds another reference."""
-        c = page_count(page)
-        seen = (("refcount", c), ("mapcount", page_mapcount(page)))
-        if c == 1 and page_mapcount(page) == 1:
-            return WpDecision(True, f"page {page.pfn} has page_count 1: nobody else holds a "
-                                    f"reference, so it is reused.", line="page_count", seen=seen)
-        return WpDecision(False, f"page {page.pfn} has page_count {c}, not 1: someone else may hold "
-                                 f"it (a mapping, a GUP reference or a pin), so it is copied.",
-                          line="page_count", seen=seen)

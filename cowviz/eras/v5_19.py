@@ -49,23 +49,21 @@ class Era519(Era59):
                ("a458b76a4171", "mm: gup: pack has_pinned in MMF_HAS_PINNED"))
     has_pinned_flag = "MMF_HAS_PINNED"
     tracks_anon_exclusive = True
-    fork_copy_decider = "page_try_dup_anon_rmap"
     default_listed = False
 
+    def new_anon_page_exclusive(self) -> bool:
+        # 6c287605fd56: a page that was just allocated for one mm is that mm's alone.
+        return True
+
     def wp_can_reuse_anon_page(self, page: Page, vma: Vma) -> WpDecision:
+        # do_wp_page(): an exclusive page is this process's alone: reuse it without looking
+        # at any counter.  Otherwise only a refcount of 1 proves nobody else
+        # holds it; then it becomes exclusive (page_move_anon_rmap() sets the bit).
         if PageAnonExclusive(page):
-            return WpDecision(True, f"page {page.pfn} is marked exclusive: it is this process's "
-                                    f"alone, so it is reused without looking at any counter.",
-                              line="exclusive", seen=(("exclusive", True),))
+            return WpDecision(True, "exclusive", (("exclusive", True),), exclusive=True)
         c = page_count(page)
-        seen = (("exclusive", False), ("refcount", c))
-        if c == 1:
-            return WpDecision(True, f"page {page.pfn} is not marked exclusive, but its refcount is 1: "
-                                    f"nobody else holds it, so it becomes exclusive and is reused.",
-                              move_anon_rmap=True, line="refcount", seen=seen)
-        return WpDecision(False, f"page {page.pfn} is not exclusive and its refcount is {c}: "
-                                 f"someone else may hold it, so it is copied.",
-                          line="refcount", seen=seen)
+        return WpDecision(c == 1, "refcount", (("exclusive", False), ("refcount", c)),
+                          move_anon_rmap=c == 1, exclusive=c == 1)
 
     def can_follow_write_pte(self, pte: Pte, flags: int) -> bool:
         # MODEL: 5.19 still has FOLL_COW (removed in 6.0 by 5535be309971), but

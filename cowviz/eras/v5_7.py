@@ -1,7 +1,7 @@
 """Era 5.7: Linux up to 5.7: a write fault reuses an anonymous page when its mapcount is 1."""
 from __future__ import annotations
 
-from ..mm.types import Page, Vma
+from ..mm.types import Page, Vma, page_count, page_mapcount
 from .base import Era, WpDecision
 
 
@@ -25,4 +25,11 @@ class Era57(Era):
     commits = (("52d1e606ee73", "mm: reuse only-pte-mapped KSM page in do_wp_page() (5.1)"),)
 
     def wp_can_reuse_anon_page(self, page: Page, vma: Vma) -> WpDecision:
-        return self._mapcount_rule(page, vma)
+        # reuse_swap_page() counts the PTEs (and swap entries) that map the
+        # page: one means no other process can see it.  GUP references are
+        # not looked at, which is the vmsplice leak.  A reused page is filed
+        # under the writer's own anon_vma (page_move_anon_rmap()).
+        m = page_mapcount(page)
+        reuse = m <= 1
+        return WpDecision(reuse, "reuse_swap_page", (("mapcount", m), ("refcount", page_count(page))),
+                          move_anon_rmap=reuse)

@@ -24,6 +24,9 @@ class Era58(Era57):
     summary = "GUP on a COW mapping forces FOLL_WRITE: the COW is broken before the reference is taken"
     commits = (("17839856fd58", "gup: document and work around \"COW can break either way\" issue"),)
 
+    # do_wp_page() is 5.7's: 17839856fd58 changed GUP, not the write fault.
+    wp_can_reuse_anon_page = Era57.wp_can_reuse_anon_page
+
     def gup_forces_cow_break(self, vma: Vma, gup_flags: int) -> bool:
         return is_cow_mapping(vma.vm_flags) and bool(gup_flags & (FOLL_GET | FOLL_PIN))
 

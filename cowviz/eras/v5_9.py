@@ -34,6 +34,14 @@ class Era59(Era59rc):
                ("d042035eaf5f", "mm/thp: Split huge pmds/puds if they're pinned when fork()"))
     has_pinned_flag = "has_pinned"
 
+    # do_wp_page() is 5.9-rc's page_count() rule: the 2020-09-27 series
+    # changed fork (copy early) rather than the write fault.
+    wp_can_reuse_anon_page = Era59rc.wp_can_reuse_anon_page
+
+    def pin_sets_mm_flag(self) -> bool:
+        # 008cfe4418b3: the first FOLL_PIN sets mm->has_pinned, never cleared.
+        return True
+
     def fork_must_copy_page(self, src_vma: Vma, page: Page) -> Verdict:
         # MODEL: the 5.9 code first write-protects the parent's PTE and then
         # puts it back if it copies (to stop a racing GUP-fast); the model has

@@ -1,7 +1,7 @@
 """Era 5.9-rc: Linux 5.9-rc (before 2020-09-27): reuse only when page_count() is 1."""
 from __future__ import annotations
 
-from ..mm.types import Page, Vma
+from ..mm.types import Page, Vma, page_count, page_mapcount
 from .base import WpDecision
 from .v5_7 import Era57
 
@@ -31,4 +31,8 @@ class Era59rc(Era57):
                ("798a6b87ecd7", "mm: Add PGREUSE counter"))
 
     def wp_can_reuse_anon_page(self, page: Page, vma: Vma) -> WpDecision:
-        return self._refcount_rule(page, vma)
+        # 09854ba94c6a: reuse only when nobody at all holds another reference
+        # (a mapping, a pipe's, a pin's): page_count() must be 1.  The page
+        # stays filed where it is.
+        c, m = page_count(page), page_mapcount(page)
+        return WpDecision(c == 1 and m == 1, "page_count", (("refcount", c), ("mapcount", m)))

@@ -33,6 +33,9 @@ class Era6x(Era519):
     anon_vma_counter = "num_children/num_active_vmas"
     default_listed = True
 
+    # do_wp_page() is 5.19's rule (6.5 moved it into wp_can_reuse_anon_folio()).
+    wp_can_reuse_anon_page = Era519.wp_can_reuse_anon_page
+
     def gup_must_unshare_non_anon(self, vma: Vma, flags: int) -> bool:
         # The zero page (6.2+): only a long-term pin cares to see later
         # writes, and only in a COW mapping would a write replace it.

@@ -105,7 +105,7 @@ def mmput(mm: MmStruct) -> None:
 def exec_mmap(k, task: Task) -> MmStruct:
     """exec(): the task gets a fresh empty mm.  Kernel: exec_mmap()."""
     old = task.mm
-    flag = k.era.has_pinned_flag
+    flag = k.era.facts.has_pinned_flag
     k.emit("exec_mmap", f"{task.name} execs: it drops its old mm and gets a new, empty one"
            + (f", whose {flag} flag starts clear." if flag else "."), "flag", (mm_id(old),))
     # MODEL: the kernel installs the new mm before dropping the old one; the

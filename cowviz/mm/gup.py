@@ -36,12 +36,12 @@ def check_vma_flags(vma: Vma, gup_flags: int) -> int:
 def __get_user_pages_locked(mm: MmStruct, vma: Vma | None, i: int, gup_flags: int) -> Page | int:
     """Look up and grab page i of the VMA.  Returns the page or a negative errno.  Kernel: __get_user_pages_locked()."""
     k = mm.kernel
-    if gup_flags & FOLL_PIN and k.era.has_pinned_flag and not mm.has_pinned:
+    if gup_flags & FOLL_PIN and k.era.pin_sets_mm_flag() and not mm.has_pinned:
         # Set before anything can fail, and never cleared for the life of
         # this mm: from now on fork() checks this mm's pages for pins.
         mm.has_pinned = True
         k.emit("__get_user_pages_locked",
-               f"First FOLL_PIN in {mm.owner}'s mm: {k.era.has_pinned_flag} is set, for good.",
+               f"First FOLL_PIN in {mm.owner}'s mm: {k.era.facts.has_pinned_flag} is set, for good.",
                "flag", (mm_id(mm),))
     return __get_user_pages(mm, vma, i, gup_flags)
 

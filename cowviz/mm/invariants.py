@@ -7,7 +7,7 @@
     the rmap walk from a page's anon_vma finds every PTE that maps it
     memcg usage = pages charged to it
     anon_vma counters match the VMAs and children that use them
-    6.x: a pinned, mapped anonymous page is exclusive; an exclusive page has one mapper
+    5.19+: a pinned, mapped anonymous page is exclusive; an exclusive page has one mapper
 """
 from __future__ import annotations
 
@@ -60,11 +60,12 @@ def check_invariants(k) -> list[str]:
                                     f"does not find {vma.label(i)}")
             if page.mapping.id not in k.anon_vmas and maps:
                 problems.append(f"page {pfn} is mapped but its anon_vma {page.mapping.id} was freed")
-            if k.era.tracks_anon_exclusive:
-                if page.anon_exclusive and len(maps) > 1:
-                    problems.append(f"page {pfn} is marked exclusive but {len(maps)} PTEs map it")
-                if pins[pfn] and maps and not page.anon_exclusive:
-                    problems.append(f"page {pfn} is pinned and mapped but not exclusive")
+            # (Before 5.19 no page is ever marked exclusive.)
+            if page.anon_exclusive and len(maps) > 1:
+                problems.append(f"page {pfn} is marked exclusive but {len(maps)} PTEs map it")
+            # Where new pages are exclusive, GUP pins only exclusive pages.
+            if pins[pfn] and maps and not page.anon_exclusive and k.era.new_anon_page_exclusive():
+                problems.append(f"page {pfn} is pinned and mapped but not exclusive")
     usage = Counter(id(p.memcg) for p in k.pages.values() if p.memcg is not None)
     for m in k.memcgs.values():
         if m.usage != usage[id(m)]:

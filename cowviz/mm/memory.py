@@ -16,6 +16,7 @@ page may be reused, copy_present_pte() whether fork must copy the page now.
 """
 from __future__ import annotations
 
+from . import narration
 from .events import Decision, facts, index_range, page_id, pte_id, vma_id
 from .page_alloc import alloc_page, get_page, mem_cgroup_charge, put_page
 from .rmap import (anon_vma_prepare, page_add_file_rmap, page_add_new_anon_rmap, page_dup_rmap,
@@ -222,21 +223,22 @@ def do_wp_page(vmf: Vmf) -> int:
                              (Decision("do_wp_page", "shared", (), True),))
     if page is not None and PageAnon(page):
         decision = k.era.wp_can_reuse_anon_page(page, vma)
-        facts = (decision.decision(),) if decision.line else ()
+        why = narration.wp_why(page.pfn, decision.line, decision.reuse, dict(decision.seen))
+        facts = (decision.decision(),)
         if decision.reuse:
             if decision.move_anon_rmap:
                 page_move_anon_rmap(page, vma)
-            if k.era.tracks_anon_exclusive:
+            if decision.exclusive:
                 page.anon_exclusive = True            # SetPageAnonExclusive()
             if unshare:
                 k.emit("do_wp_page",
-                       f"Unshare fault on {vma.label(i)}: {decision.why}  Page {page.pfn} is "
+                       f"Unshare fault on {vma.label(i)}: {why}  Page {page.pfn} is "
                        f"now marked exclusive and stays mapped read-only.", "unshare",
                        (pte_id(vma, i), page_id(page.pfn)), facts)
                 return 0
-            return wp_page_reuse(vmf, page, decision.why, facts)
+            return wp_page_reuse(vmf, page, why, facts)
         k.emit("do_wp_page", f"{'Unshare' if unshare else 'Write'} fault on {vma.label(i)}: "
-               f"{decision.why}", None, (pte_id(vma, i), page_id(page.pfn)), facts)
+               f"{why}", None, (pte_id(vma, i), page_id(page.pfn)), facts)
         return wp_page_copy(vmf, page)
     # The zero page (no struct page to reuse): always a fresh copy.
     return wp_page_copy(vmf, page, (Decision("do_wp_page", "not_anon", (("anon", False),), False),))
@@ -390,8 +392,11 @@ def copy_present_pte(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc,
             return copy_present_page(dst_vma, src_vma, i, prealloc, page, tuple(decided))
         get_page(page)
         page_dup_rmap(page)
-        if era.tracks_anon_exclusive and PageAnon(page):
-            page.anon_exclusive = False     # page_try_dup_anon_rmap(): shared from now on
+        if PageAnon(page):
+            # Two mms map it now: it is nobody's alone (5.19+:
+            # page_try_dup_anon_rmap() clears PG_anon_exclusive; before 5.19
+            # no page is ever marked, so there is nothing to clear).
+            page.anon_exclusive = False
     what = SHARED_ZERO if page is None else SHARED_FILE if not PageAnon(page) else SHARED_READONLY
     # A private page that both processes map must be read-only in both, so
     # the first write to it faults and the writer gets its own copy.
@@ -414,7 +419,9 @@ def copy_present_page(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc, pa
     k = src_vma.vm_mm.kernel
     new = prealloc.page
     if new is None:
-        why = era_copy_reason(k, page)
+        d = decisions[-1]              # the era's test that said "copy"
+        why = narration.fork_copy_why(page.pfn, page_count(page), k.era.kernel_name(d.fn), d.line,
+                                      k.era.facts.has_pinned_flag)
         k.emit("copy_present_page", f"{why}  No page was preallocated: copy_present_page() "
                f"returns -EAGAIN, and {k.era.kernel_name('copy_pte_range')}() drops the page-table "
                f"locks to allocate one.", None, (pte_id(src_vma, i), page_id(page.pfn)),
@@ -435,16 +442,6 @@ def copy_present_page(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc, pa
            "early_copy", (pte_id(dst_vma, i), pte_id(src_vma, i), page_id(new.pfn), page_id(page.pfn)),
            decisions + (Decision("copy_present_page", "prealloc", (("prealloc", True),), True),))
     return COPIED
-
-
-def era_copy_reason(k, page: Page) -> str:
-    """Why fork copies this page now, naming the function that decided in this era."""
-    decider = k.era.kernel_name(k.era.fork_copy_decider)
-    if k.era.tracks_anon_exclusive:
-        return (f"Page {page.pfn} is exclusive and may be DMA-pinned (refcount {page_count(page)}): "
-                f"{decider}() refuses to share it (-EBUSY), so the child must get a copy now.")
-    return (f"Page {page.pfn} may be DMA-pinned ({k.era.has_pinned_flag} is set, refcount "
-            f"{page_count(page)}): {decider}() must give the child a copy now.")
 
 
 def page_copy_prealloc(src_mm, src_vma: Vma, i: int) -> Page | None:

@@ -180,9 +180,9 @@ def page_add_new_anon_rmap(page: Page, vma: Vma, i: int) -> None:
     page.kind = "anon"
     page._mapcount = 0
     __page_set_anon_rmap(page, vma, i, exclusive=True)
-    # 5.19+: a new anonymous page belongs to one mm only.
-    if vma.vm_mm.kernel.era.tracks_anon_exclusive:
-        page.anon_exclusive = True
+    # 5.19+: a new anonymous page belongs to one mm only, and says so.
+    if vma.vm_mm.kernel.era.new_anon_page_exclusive():
+        page.anon_exclusive = True            # SetPageAnonExclusive()
 
 
 def page_dup_rmap(page: Page) -> None:

@@ -26,6 +26,11 @@ id and referred to by id, so one page mapped by many PTEs is one object:
      "fail_alloc": int}
 
 For the zero page "refcount" and "mapcount" are null: its counts are not kept.
+
+The era's facts (its pinned flag's name, whether pages carry PG_anon_exclusive,
+which anon_vma counters it keeps) travel on every Snapshot as `facts`
+(EraFacts), so whoever draws a snapshot need not ask the era; in the JSON
+they show as "has_pinned_name" and as nulls where the era has no such field.
 """
 from __future__ import annotations
 
@@ -34,6 +39,14 @@ from typing import NamedTuple
 from .events import anon_vma_id, holder_id, memcg_id, mm_id, page_id, task_id, vma_id
 from .types import (FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, VM_FLAG_NAMES,
                     VM_SHARED, VM_WRITE, PageAnon, Pte)
+
+
+class EraFacts(NamedTuple):
+    """What the era of a snapshot is, as data (cowviz/eras declares it)."""
+    id: str
+    has_pinned_flag: str | None     # "has_pinned" (5.9), "MMF_HAS_PINNED" (5.14+), None before 5.9
+    pg_anon_exclusive: bool         # pages carry PG_anon_exclusive (5.19+)
+    anon_vma_counter: str           # "degree" (5.x) or "num_children/num_active_vmas" (6.0+)
 
 
 class TaskSnap(NamedTuple):
@@ -128,6 +141,7 @@ class Snapshot(NamedTuple):
     holders: tuple
     memcgs: tuple
     fail_alloc: int
+    facts: EraFacts                # what the era is (not in to_json: see above)
 
     def task(self, name: str) -> TaskSnap | None:
         return next((t for t in self.tasks if t.name == name), None)
@@ -157,7 +171,7 @@ class Snapshot(NamedTuple):
 
 def take_snapshot(k) -> Snapshot:
     """The state of kernel `k` now, as an immutable value."""
-    era = k.era
+    facts = k.era.facts
     tasks = tuple(TaskSnap(t.name, mm_id(t.mm)) for t in k.tasks.values())
     mms = []
     zero_used = False
@@ -176,8 +190,8 @@ def take_snapshot(k) -> Snapshot:
                 tuple(v.ptes)))
         mms.append(MmSnap(mm_id(mm), mm.owner,
                           tuple(task_id(t.name) for t in k.tasks.values() if t.mm is mm),
-                          mm.map_count, mm.has_pinned if era.has_pinned_flag else None,
-                          era.has_pinned_flag, memcg_id(mm.memcg), tuple(vmas)))
+                          mm.map_count, mm.has_pinned if facts.has_pinned_flag else None,
+                          facts.has_pinned_flag, memcg_id(mm.memcg), tuple(vmas)))
     pages = []
     holders = []
     for h in k.holders.values():
@@ -189,7 +203,7 @@ def take_snapshot(k) -> Snapshot:
         holders.append(HolderSnap(holder_id(h), h.name, h.kind, tuple(refs)))
     if zero_used:
         pages.append(PageSnap(page_id(0), 0, "zero", "0", None, None, None, False, None, None, 0, None))
-    exclusive_known = era.tracks_anon_exclusive
+    exclusive_known = facts.pg_anon_exclusive
     for pfn in sorted(k.pages):
         p = k.pages[pfn]
         anon = PageAnon(p)
@@ -209,8 +223,8 @@ def take_snapshot(k) -> Snapshot:
                   tuple(task_id(t.name) for t in k.tasks.values() if t.memcg is m))
         for m in k.memcgs.values()
         if m.usage or m.limit is not None or any(t.memcg is m for t in k.tasks.values()))
-    return Snapshot(era.id, tasks, tuple(mms), tuple(pages), anon_vmas, tuple(holders), memcgs,
-                    k.fail_alloc)
+    return Snapshot(facts.id, tasks, tuple(mms), tuple(pages), anon_vmas, tuple(holders), memcgs,
+                    k.fail_alloc, facts)
 
 
 def _pte_json(p: Pte | None):
