@@ -1,6 +1,6 @@
 """The layering the README states, as allowed imports between the packages of cowviz.
 
-    web -> diagram, scenario, lab, eras, mm        nothing imports web
+    web -> diagram, scenario, lab, eras, mm        nothing imports web; all may use cowviz/ids.py
     scenario -> eras, mm                           (it builds a kernel of an era and runs it)
     lab -> scenario, eras, mm
     diagram -> mm, scenario                        reads snapshots; never asks an era
@@ -14,17 +14,20 @@ import re
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 
-# package -> the other parts of cowviz it may import (modules at the top: limits, pseudocode, cli)
+# package -> the other parts of cowviz it may import (modules at the top: limits, pseudocode, cli);
+# the id module (cowviz/ids.py) is a vocabulary every layer may use.
+BASE = {"ids"}
 ALLOWED = {
-    "mm": set(),
-    "eras": {"mm"},
-    "scenario": {"mm", "eras", "limits"},
-    "diagram": {"mm", "scenario"},
-    "lab": {"mm", "eras", "scenario", "limits"},
-    "web": {"mm", "eras", "scenario", "diagram", "lab", "limits", "pseudocode"},
-    "pseudocode": set(),
-    "limits": set(),
-    "cli": {"mm", "eras", "scenario", "diagram", "lab", "limits"},
+    "mm": BASE,
+    "eras": BASE | {"mm"},
+    "scenario": BASE | {"mm", "eras", "limits"},
+    "diagram": BASE | {"mm", "scenario"},
+    "lab": BASE | {"mm", "eras", "scenario", "limits"},
+    "web": BASE | {"mm", "eras", "scenario", "diagram", "lab", "limits", "pseudocode"},
+    "pseudocode": BASE,
+    "limits": BASE,
+    "ids": set(),
+    "cli": BASE | {"mm", "eras", "scenario", "diagram", "lab", "limits"},
     "__main__": {"cli"},
     "__init__": set(),
 }
