@@ -18,6 +18,7 @@ from .session import Session
 from .views import bp
 from .warm import Warmer
 from .editor import bp as editor_bp
+from .packs import bp as packs_bp
 
 NAMESPACE = "/cowviz"
 
@@ -35,6 +36,7 @@ def init_app(app, socketio) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(editor_bp)
     app.register_blueprint(rooms_bp)
+    app.register_blueprint(packs_bp)
     limits = app.config["COWVIZ_LIMITS"]
 
     def make_session():

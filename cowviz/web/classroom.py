@@ -23,6 +23,7 @@ from flask_socketio import join_room, leave_room
 from .. import ids
 from .library import WebError
 from .markdown import render_inline, render_markdown
+from .packs import pack_urls
 from .rooms import Rooms, normalise_code
 
 log = logging.getLogger(__name__)
@@ -155,13 +156,30 @@ def qr(code):
 # -- what goes to followers ---------------------------------------------------------------------
 
 def public(code: str, room: dict, presenter_here=None) -> dict:
-    """The room as every follower may see it: no key, no connection ids, no notes, no vote counts."""
+    """The room as every follower may see it: no key, no connection ids, no notes, no vote counts.
+
+    Small (a few hundred bytes) whatever the step: a follower draws the step from the walkthrough's
+    pack, whose URL `packs` gives per era shown (packs.py), fetched once and cached."""
     poll = room.get("poll")
-    return {"code": code, "seq": room["seq"], "ended": room["ended"],
-            "presenter": room.get("presenter") is not None if presenter_here is None else presenter_here,
-            "view": room["view"],
-            "poll": None if poll is None else {k: poll[k] for k in
-                                               ("key", "step", "era", "kind", "question", "choices", "status", "right")}}
+    view = room["view"]
+    out = {"code": code, "seq": room["seq"], "ended": room["ended"],
+           "presenter": room.get("presenter") is not None if presenter_here is None else presenter_here,
+           "view": view,
+           "poll": None if poll is None else {**{k: poll[k] for k in
+                                                 ("key", "step", "era", "kind", "question", "choices", "status", "right")},
+                                              "parts": [{k: q[k] for k in ("key", "era", "kind", "question", "choices", "right")}
+                                                        for q in poll_parts(poll)]}}
+    if view.get("mode") == "play" and view.get("eras"):
+        try:
+            out["packs"] = pack_urls(view["name"], view["eras"])
+        except WebError:                       # the file went away: the page asks the server instead
+            out["packs"] = {}
+    return out
+
+
+def poll_parts(poll: dict) -> list:
+    """The questions a vote is on: one per era ({key, era, kind, question, choices, right})."""
+    return poll.get("parts") or [{k: poll[k] for k in ("key", "era", "kind", "question", "choices", "right")}]
 
 
 def _ask_at(prepared, step: int):
@@ -232,16 +250,12 @@ class RoomEvents:
                            else "join a room first")
         return m
 
-    def _broadcast(self, code: str, room: dict, panes: bool = False) -> None:
-        """Tell every follower.  With panes=True the message carries the step's panes as a follower
-        sees them (held until the room reveals), built once here rather than once per follower."""
+    def _broadcast(self, code: str, room: dict) -> dict:
+        """Tell every follower: one small message to the room, encoded once, the same for all
+        (followers draw the step from the pack they have).  Returns the message."""
         msg = public(code, room)
-        view = room["view"]
-        if panes and view.get("mode") == "play" and view.get("eras"):
-            session = self.sessions.get(request.sid)
-            revealed = [e for e in view["eras"] if f"{view['step']}:{e}" in view.get("revealed", [])]
-            msg["panes"] = session._panes(view["name"], view["eras"], view["step"], revealed)
         self.emit("room", msg, room=f"f:{code}")
+        return msg
 
     # -- the presenter -----------------------------------------------------------------------
 
@@ -255,11 +269,13 @@ class RoomEvents:
             code = normalise_code(d["code"])
             self._members()[request.sid] = {"code": code, "role": "presenter", "fid": None}
             join_room(f"p:{code}")
+            self._watch_rooms()
             self._broadcast(code, room)
             reply = {"room": public(code, room), "followers": self.rooms.store.follower_count(code),
                      "notes": self._notes(room)}
             if room["poll"]:
                 reply["tally"] = self.rooms.store.tally(code, room["poll"]["key"])
+                reply["tallies"] = self._tallies(code, room["poll"])
             return reply
         return self._room_call(claim, data, extra)
 
@@ -281,8 +297,8 @@ class RoomEvents:
             room = self.rooms.get(m["code"])
             new = self._view_of(session, room, d)
             room = self.rooms.set_view(m["code"], request.sid, new)
-            self._broadcast(m["code"], room, panes=True)
-            return {"seq": room["seq"], "room": public(m["code"], room)}
+            msg = self._broadcast(m["code"], room)
+            return {"seq": room["seq"], "room": msg}
         return self._room_call(view, data, extra)
 
     def _view_of(self, session, room, d) -> dict:
@@ -312,7 +328,11 @@ class RoomEvents:
                 "selected": selected, "revealed": revealed}
 
     def on_room_poll(self, data=None, *extra):
-        """{action: open | close | reveal, era?}: the vote on the question at the presenter's step."""
+        """{action: open | close | reveal, era?}: the vote on the question at the presenter's step.
+
+        Opening without `era` puts the step's question to the vote under every era shown that asks it
+        and has not been revealed (a comparison votes on both at once: revealing one era first would
+        show the outcome the other asks about); with `era`, under that era only."""
         def poll(d):
             m = self._role("presenter")
             code = m["code"]
@@ -322,32 +342,53 @@ class RoomEvents:
             if view.get("mode") != "play":
                 raise WebError("polls run on a walkthrough's questions")
             if action == "open":
-                era = d.get("era", view["eras"][0])
-                if era not in view["eras"]:
+                era = d.get("era")
+                if era is not None and era not in view["eras"]:
                     raise WebError(f"era {era!r} is not shown")
-                prepared = self.sessions_library().prepared(view["name"], era)
-                ask, answer, before = _ask_at(prepared, view["step"])
-                key = Rooms.question_key(view["name"], view["step"], era)
-                room = self.rooms.open_poll(code, request.sid, {
-                    "key": key, "name": view["name"], "step": view["step"], "era": era, "kind": ask.kind,
-                    "question": render_inline(ask.question), "choices": list(ask.choices)})
-                self._remember_question(code, key, ask, None)
+                parts = []
+                for e in [era] if era is not None else view["eras"]:
+                    if era is None and f"{view['step']}:{e}" in view.get("revealed", []):
+                        continue                        # revealed already: nothing left to predict there
+                    prepared = self.sessions_library().prepared(view["name"], e)
+                    try:
+                        ask, answer, before = _ask_at(prepared, view["step"])
+                    except WebError:
+                        if era is not None:
+                            raise
+                        continue                        # this era's step asks nothing
+                    parts.append({"key": Rooms.question_key(view["name"], view["step"], e), "era": e,
+                                  "kind": ask.kind, "question": render_inline(ask.question),
+                                  "choices": list(ask.choices), "right": None})
+                if not parts:
+                    _ask_at(self.sessions_library().prepared(view["name"], view["eras"][0]), view["step"])
+                    raise WebError(f"step {view['step']}'s question has been revealed under every era shown")
+                room = self.rooms.open_poll(code, request.sid, {**parts[0], "name": view["name"],
+                                                                "step": view["step"], "parts": parts})
+                for q in parts:
+                    ask, _, _ = _ask_at(self.sessions_library().prepared(view["name"], q["era"]), view["step"])
+                    self._remember_question(code, q["key"], ask, None)
             elif action in ("close", "reveal"):
-                right = None
+                rights = None
                 if action == "reveal":
                     p = room["poll"]
                     if p is None:
                         raise WebError("no vote is open")
-                    prepared = self.sessions_library().prepared(p["name"], p["era"])
-                    ask, answer, before = _ask_at(prepared, p["step"])
-                    right = _right(ask, answer, before)
-                    self._remember_question(code, p["key"], ask, right)
-                room = self.rooms.close_poll(code, request.sid, "revealed" if action == "reveal" else "closed", right)
+                    rights = {}
+                    for q in poll_parts(p):
+                        prepared = self.sessions_library().prepared(p["name"], q["era"])
+                        ask, answer, before = _ask_at(prepared, p["step"])
+                        rights[q["key"]] = _right(ask, answer, before)
+                        self._remember_question(code, q["key"], ask, rights[q["key"]])
+                room = self.rooms.close_poll(code, request.sid, "revealed" if action == "reveal" else "closed", rights)
             else:
                 raise WebError("action: open, close or reveal")
-            self._broadcast(code, room, panes=action == "reveal")
-            return {"room": public(code, room), "tally": self.rooms.store.tally(code, room["poll"]["key"])}
+            self._broadcast(code, room)
+            return {"room": public(code, room), "tally": self.rooms.store.tally(code, room["poll"]["key"]),
+                    "tallies": self._tallies(code, room["poll"])}
         return self._room_call(poll, data, extra)
+
+    def _tallies(self, code: str, poll: dict) -> dict:
+        return {q["key"]: self.rooms.store.tally(code, q["key"]) for q in poll_parts(poll)}
 
     def _remember_question(self, code, key, ask, right):
         room = self.rooms.get(code)
@@ -398,14 +439,17 @@ class RoomEvents:
             count = self.rooms.store.add_follower(code, request.sid, self.rooms.limits["followers"])
             self._members()[request.sid] = {"code": code, "role": "follower", "fid": fid}
             join_room(f"f:{code}")
+            self._watch_rooms()
             self.emit("room_followers", {"count": count}, room=f"p:{code}")
             poll = room["poll"]
-            vote = self.rooms.store.vote_of(code, poll["key"], fid) if poll else None
-            return {"room": public(code, room), "fid": fid, "vote": vote}
+            votes = {q["key"]: self.rooms.store.vote_of(code, q["key"], fid) for q in poll_parts(poll)} if poll else {}
+            return {"room": public(code, room), "fid": fid, "vote": votes.get(poll["key"]) if poll else None,
+                    "votes": {k: v for k, v in votes.items() if v is not None}}
         return self._room_call(join_, data, extra)
 
     def on_room_vote(self, data=None, *extra):
-        """{choice}: a follower's answer to the open vote (a later vote replaces the earlier one)."""
+        """{choice, era?}: a follower's answer to the open vote under `era` (default: the vote's first
+        era); a later vote replaces the earlier one."""
         def vote(d):
             m = self._role("follower")
             self._limited()
@@ -414,12 +458,17 @@ class RoomEvents:
             p = room["poll"]
             if p is None or p["status"] != "open":
                 raise WebError("the vote is closed" if p else "no vote is open")
-            prepared = self.sessions_library().prepared(p["name"], p["era"])
+            parts = poll_parts(p)
+            era = d.get("era", parts[0]["era"])
+            q = next((q for q in parts if q["era"] == era), None)
+            if q is None:
+                raise WebError(f"the vote is on {' and '.join(x['era'] for x in parts)}, not {str(era)[:12]!r}")
+            prepared = self.sessions_library().prepared(p["name"], q["era"])
             ask, _, before = _ask_at(prepared, p["step"])
             choice = _check_choice(ask, before, d.get("choice"))
-            room, tally = self.rooms.vote(code, request.sid, m["fid"], choice)
-            self.emit("room_tally", {"key": p["key"], "tally": tally}, room=f"p:{code}")
-            return {"choice": choice, "key": p["key"]}
+            room, tally = self.rooms.vote(code, request.sid, m["fid"], choice, q["key"])
+            self.emit("room_tally", {"key": q["key"], "tally": tally}, room=f"p:{code}")
+            return {"choice": choice, "key": q["key"], "era": q["era"]}
         return self._room_call(vote, data, extra)
 
     def _leave(self, sid: str) -> None:
@@ -444,3 +493,61 @@ class RoomEvents:
 
     def room_disconnect(self, sid: str) -> None:
         self._leave(sid)
+
+    # -- rooms that have gone ---------------------------------------------------------------------
+    #
+    # A room expires quietly (its record times out in the store), so a task of each server process
+    # looks every `sweep` seconds at the rooms its own connections are in, and tells the members of
+    # one that has gone: `room_closed` {code, reason: "expired" | "ended", message}.  Their membership
+    # ends there; the pages keep what they show.
+
+    def _watch_rooms(self) -> None:
+        if getattr(self, "_sweeper", None) is None:
+            self._sweeper = self.socketio.start_background_task(self._sweep_loop)
+
+    def _sweep_loop(self) -> None:
+        while True:
+            self.socketio.sleep(self.rooms.limits["sweep"])
+            try:
+                self.sweep_rooms()
+            except Exception:                           # the store may be unreachable a while
+                log.exception("checking rooms for expiry")
+
+    def sweep_rooms(self) -> list:
+        """Tell the members of every room of this process that has gone.  Returns the codes."""
+        members = self._members()
+        ended = self.__dict__.setdefault("_room_ended", set())
+        # Last round's members leave their Socket.IO rooms now, once the notice has surely gone out
+        # (with a message queue it travels through Redis and back).
+        leaving = self.__dict__.get("_room_leaving", [])
+        self._room_leaving = []
+        for sid, name in leaving:
+            try:
+                self.socketio.server.leave_room(sid, name, namespace=self.namespace)
+            except Exception:                           # it has gone meanwhile
+                pass
+        gone = []
+        for code in {m["code"] for m in list(members.values())}:
+            try:
+                room = self.rooms.get(code)
+            except WebError:
+                room = None
+            if room is not None:
+                if room["ended"]:
+                    ended.add(code)
+                continue
+            gone.append(code)
+            reason = "ended" if code in ended else "expired"
+            ended.discard(code)
+            message = (f"The presenter ended room {code}. You can go on exploring." if reason == "ended" else
+                       f"Room {code} has expired (its presenter was away too long). You can go on exploring; "
+                       "ask the presenter for a new code to follow again.")
+            msg = {"code": code, "reason": reason, "message": message}
+            self.emit("room_closed", msg, room=f"f:{code}")
+            self.emit("room_closed", msg, room=f"p:{code}")
+            for sid, m in list(members.items()):
+                if m["code"] == code:
+                    members.pop(sid, None)
+                    self.rooms.rate.forget(sid)
+                    self._room_leaving.append((sid, ("f:" if m["role"] == "follower" else "p:") + code))
+        return gone

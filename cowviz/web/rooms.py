@@ -39,6 +39,7 @@ DEFAULT_ROOM_LIMITS = {
     "rooms": 50,                 # rooms per server (all processes sharing one Redis count together)
     "rate": 5.0,                 # follower room requests per second, on average ...
     "burst": 10,                 # ... with bursts up to this many
+    "sweep": 10.0,               # seconds between looks for rooms that have gone (followers are told)
 }
 
 
@@ -406,28 +407,37 @@ class Rooms:
         room["poll"] = {**poll, "status": "open", "right": None}
         return self._save(code, room)
 
-    def close_poll(self, code: str, sid: str, status: str, right=None) -> dict:
+    def close_poll(self, code: str, sid: str, status: str, rights=None) -> dict:
+        """Close the vote, or reveal it: `rights` {question key: the votes that count as right}."""
         room = self._presenting(code, sid)
-        if room["poll"] is None:
+        poll = room["poll"]
+        if poll is None:
             raise WebError("no vote is open")
-        room["poll"]["status"] = status
+        poll["status"] = status
         if status == "revealed":
-            room["poll"]["right"] = right
-            key = f"{room['poll']['step']}:{room['poll']['era']}"
-            revealed = room["view"].setdefault("revealed", [])
-            if key not in revealed:
-                revealed.append(key)
+            parts = poll.get("parts") or [poll]
+            for q in parts:
+                q["right"] = (rights or {}).get(q["key"])
+                key = f"{poll['step']}:{q['era']}"
+                revealed = room["view"].setdefault("revealed", [])
+                if key not in revealed:
+                    revealed.append(key)
+            poll["right"] = parts[0]["right"]
         return self._save(code, room)
 
-    def vote(self, code: str, sid: str, fid: str, choice: str) -> tuple:
-        """A follower's vote on the open poll.  Returns (room, tally).  The caller checks the choice."""
+    def vote(self, code: str, sid: str, fid: str, choice: str, key: str | None = None) -> tuple:
+        """A follower's vote on the open poll (on question `key`, default its first).  Returns (room, tally).
+        The caller checks the choice."""
         room = self.get(code)
         poll = room["poll"]
         if room["ended"]:
             raise WebError(f"room {code} has ended")
         if poll is None or poll["status"] != "open":
             raise WebError("the vote is closed" if poll else "no vote is open")
-        tally = self.store.vote(code, poll["key"], fid, choice)
+        keys = [q["key"] for q in poll.get("parts") or [poll]]
+        if key is not None and key not in keys:
+            raise WebError("that question is not being voted on")
+        tally = self.store.vote(code, key or poll["key"], fid, choice)
         return room, tally
 
     def results_csv(self, code: str, secret) -> str:

@@ -17,6 +17,7 @@ from .frames import FrameSource
 from .library import Library, WebError, check_era
 from .markdown import render_markdown
 from .packets import cached_pane
+from .packs import walkthrough_pane
 from .sandbox import Sandbox
 from .wire import pane, scenario_info, timeline
 
@@ -89,12 +90,8 @@ class Session:
     def _panes(self, name: str, eras: list, step: int, reveal) -> list:
         out = []
         for era in eras:
-            prepared = self.library.prepared(name, era)
-            frame_at = self.frames.walkthrough(prepared)
             held = not (reveal is True or (isinstance(reveal, list) and era in reveal))
-            out.append(cached_pane(prepared, (step, held), lambda: pane(
-                prepared.run, step, frame_at, held, intro=scenario_info_intro(prepared.scenario),
-                objects=prepared.objects)))
+            out.append(walkthrough_pane(self.library.prepared(name, era), self.frames, step, held))
         return out
 
     def open(self, data) -> dict:

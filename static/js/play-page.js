@@ -28,7 +28,9 @@ export const room = {
   onSelect: null, // ({pane, id}) the inspector selection changed
   onAnswer: null, // (index, choice) -> true when the room takes the answer (a follower's vote)
   onReveal: null, // (era, step) a question was revealed here
+  local: null, // (event, data) -> Promise of the reply: answers open/step/era in place of the server (a follower's packs)
 };
+const request = (event, data) => (room.local ? room.local(event, data) : transport.request(event, data));
 function isRevealed(name, era, step) {
   return room.revealed ? room.revealed(era, step) : learnerRevealed(name, era, step);
 }
@@ -83,12 +85,12 @@ function revealFor(step) {
 
 async function openAt(eras, step) {
   const wantEras = eras || defaultEras();
-  let reply = await transport.request("open", { name: boot.name, eras: wantEras, step: step ?? 0,
+  let reply = await request("open", { name: boot.name, eras: wantEras, step: step ?? 0,
     reveal: wantEras.filter((era) => isRevealed(boot.name, era, Number(step) || 0)) });
   if (!reply.ok) {
     // A bad deep link (unknown era, step out of range): say so, and open the start instead.
     const problem = reply.error;
-    reply = await transport.request("open", { name: boot.name, eras: defaultEras(), step: 0,
+    reply = await request("open", { name: boot.name, eras: defaultEras(), step: 0,
       reveal: defaultEras().filter((era) => isRevealed(boot.name, era, 0)) });
     if (!reply.ok) {
       showError(reply.error);
@@ -112,7 +114,7 @@ function defaultEras() {
 
 async function loadStep(step) {
   if (!state.opened) return { ok: false };
-  const reply = await transport.request("step", { step, reveal: revealFor(step) });
+  const reply = await request("step", { step, reveal: revealFor(step) });
   if (!reply.ok) {
     showError(reply.error);
     return { ok: false };
@@ -129,7 +131,7 @@ async function showStep(reply) {
 }
 
 async function switchEras(eras) {
-  const reply = await transport.request("era", { eras, step: player.step, reveal: eras.filter((era) => isRevealed(boot.name, era, player.step)) });
+  const reply = await request("era", { eras, step: player.step, reveal: eras.filter((era) => isRevealed(boot.name, era, player.step)) });
   if (!reply.ok) {
     showError(reply.error);
     renderEraControls();

@@ -6,12 +6,15 @@ import { readPlayUrl } from "./urlstate.js";
 import { isTyping, toggleProjector } from "./settings.js";
 import { wording } from "./narration.js";
 import { choiceText, download, followerId, presenterSecret, roomBoot, roomStatus, setFollowers, tallyChart } from "./room-common.js";
+import { PackSource } from "./room-packs.js";
 
 const { transport, player, state } = page;
 const socket = transport.socket;
 const code = roomBoot.code;
 let current = null; // the room as the server last sent it (public part)
 
+// The questions a vote is on, one per era (a server before comparison votes sent only the first).
+const partsOf = (poll) => poll.parts || [poll];
 const revealedKeys = () => (current && current.view && current.view.revealed) || [];
 room.revealed = (era, step) => revealedKeys().includes(`${step}:${era}`);
 
@@ -46,7 +49,7 @@ function presenter() {
   const secret = presenterSecret(code, roomBoot.secret);
   document.body.classList.add("room-presenter");
   let notes = {};
-  let tally = {};
+  let tallies = {}; // question key -> {choice: votes}
   let claimed = false;
 
   // The page's URL names the room: a reload reopens it (with the key this tab kept) instead of making another.
@@ -82,7 +85,7 @@ function presenter() {
       claimed = true;
       current = reply.room;
       notes = reply.notes || {};
-      tally = reply.tally || {};
+      tallies = reply.tallies || {};
       setFollowers(reply.followers);
       roomStatus(null);
       document.body.dataset.room = "presenting";
@@ -97,8 +100,8 @@ function presenter() {
 
   socket.on("room_followers", ({ count }) => setFollowers(count));
   socket.on("room_tally", (msg) => {
-    if (current && current.poll && msg.key === current.poll.key) {
-      tally = msg.tally;
+    if (current && current.poll && partsOf(current.poll).some((q) => q.key === msg.key)) {
+      tallies[msg.key] = msg.tally;
       renderPoll();
     }
   });
@@ -122,11 +125,12 @@ function presenter() {
       return;
     }
     const poll = current.poll && current.poll.step === first.step && current.view.name === page.boot.name ? current.poll : null;
-    const heldEra = state.panes.find((p) => p.data && p.data.held && p.data.ask)?.era;
-    // A comparison asks once per era: after one era's reveal, the other's vote can open.
-    if (heldEra && !current.ended && (!poll || (poll.status === "revealed" && poll.era !== heldEra))) {
+    // The vote is on the question under every era shown that still holds it (a comparison: both at once).
+    const heldEras = state.panes.filter((p) => p.data && p.data.held && p.data.ask).map((p) => p.era);
+    const voted = poll ? partsOf(poll).map((q) => q.era) : [];
+    if (heldEras.length && !current.ended && (!poll || (poll.status === "revealed" && heldEras.some((e) => !voted.includes(e))))) {
       controls.append(el("button", { type: "button", id: "room-poll-open", class: "primary",
-        onclick: () => pollAction("open", heldEra) }, "Open the vote"));
+        onclick: () => pollAction("open") }, "Open the vote"));
     }
     if (poll && poll.status === "open") {
       controls.append(el("button", { type: "button", id: "room-poll-reveal", class: "primary", onclick: () => pollAction("reveal") }, "Reveal the answer"));
@@ -136,10 +140,13 @@ function presenter() {
     panel.hidden = !poll;
     if (poll) {
       panel.dataset.status = poll.status;
+      const parts = partsOf(poll);
       fill(panel, el("h3", {}, poll.status === "open" ? "Vote open" : poll.status === "revealed" ? "Vote: revealed" : "Vote closed",
-        el("span", { class: "era-badge small" }, poll.era)),
+        parts.map((q) => el("span", { class: "era-badge small" }, q.era))),
       html("p", { class: "question" }, poll.question),
-      tallyChart(poll, tally, { right: poll.status === "revealed" ? poll.right : null, answerText: choiceText }));
+      el("div", { class: "tally-parts" }, parts.map((q) => el("div", { class: "tally-part", "data-era": q.era },
+        parts.length > 1 ? el("h4", {}, el("span", { class: "era-badge small" }, q.era)) : null,
+        tallyChart(q, tallies[q.key] || {}, { right: poll.status === "revealed" ? q.right : null, answerText: choiceText })))));
     }
   }
 
@@ -151,7 +158,7 @@ function presenter() {
     }
     roomStatus(null);
     current = reply.room;
-    tally = reply.tally || {};
+    tallies = reply.tallies || {};
     renderPoll();
     // Revealed for the room: show the outcome here too (the step is fetched again, now revealed).
     if (action === "reveal") player.goto(player.step);
@@ -197,6 +204,8 @@ function presenter() {
 
 // -- a follower ----------------------------------------------------------------------------------
 
+const ENDED = "The presenter ended the room. You can go on exploring.";
+
 function follower() {
   document.body.classList.add("room-follower");
   wording.held = "outcome hidden until the presenter reveals it";
@@ -204,8 +213,11 @@ function follower() {
   let busy = false;
   let again = false;
   let shown = null; // {eras, step, revealed, selected} last applied from the room
-  let myVote = null; // {key, choice}
-  let pushed = null; // {seq, panes}: the panes the room's last message carried (built once for all followers)
+  const myVotes = {}; // question key -> this follower's choice
+  let closed = null; // {reason, message}: the room has ended or expired (room_closed)
+  // This page's steps come from the walkthrough's packs, not from requests of its own (room-packs.js).
+  const packs = new PackSource(transport, page.boot.name);
+  room.local = (event, data) => packs.request(event, data);
 
   room.onAnswer = (index, choice) => {
     vote(index, choice);
@@ -253,8 +265,7 @@ function follower() {
         if (!state.opened || !eras || !sameEras(state.eras, eras)) {
           await page.openAt(eras, step);
         } else if (!shown || shown.step !== step || shown.revealed !== revealed || player.step !== step) {
-          if (pushed && pushed.seq === current.seq) await page.show({ step, panes: pushed.panes });
-          else await page.load(step);
+          await page.load(step);
         }
         shown = { step, revealed };
         const sel = v.selected;
@@ -275,61 +286,69 @@ function follower() {
     const v = current && current.view;
     document.body.dataset.following = String(following);
     let text;
-    if (!current) text = "joining…";
-    else if (current.ended) text = "The presenter ended the room. You can go on exploring.";
+    if (closed) text = closed.message;
+    else if (!current) text = "joining…";
+    else if (current.ended) text = ENDED;
     else if (!v || !v.eras) text = "Waiting for the presenter to start.";
     else if (!following) text = `You are exploring on your own. The presenter is on step ${v.step}.`;
     else if (!current.presenter) text = `The presenter is away (reconnecting). Step ${v.step}.`;
     else text = `Following the presenter: step ${v.step}.`;
     fill(box, text);
-    resyncButton.hidden = following || !current || current.ended;
+    resyncButton.hidden = following || !current || current.ended || Boolean(closed);
+    document.body.dataset.closed = closed ? closed.reason : "";
     renderVote();
   }
 
   function renderVote() {
     const box = $("#room-vote");
     const poll = current && current.poll;
-    if (!poll || poll.status === "closed" && !myVoteFor(poll)) {
+    const parts = poll ? partsOf(poll) : [];
+    if (!poll || poll.status === "closed" && !parts.some((q) => myVotes[q.key])) {
       box.hidden = true;
       return;
     }
     box.hidden = false;
-    const mine = myVoteFor(poll);
     box.dataset.status = poll.status;
-    if (poll.status === "open") {
-      fill(box, mine ? el("p", { class: "vote-mine" }, `Your vote: ${choiceText(mine)}. You can change it until the reveal.`)
-        : el("p", {}, poll.kind === "pick" ? "Vote now: click the page in the diagram (or pick 'a page that does not exist yet')."
-          : "Vote now: pick your answer in the question box."));
-    } else if (poll.status === "revealed") {
-      const right = poll.right || [];
-      const answer = choiceText(right[0]);
-      fill(box, !mine ? el("p", {}, `The answer: ${answer}.`)
-        : right.includes(mine) ? el("p", { class: "feedback good vote-verdict" }, `✓ You were right: ${choiceText(mine)}.`)
-          : el("p", { class: "feedback bad vote-verdict" }, `✗ You voted ${choiceText(mine)}. The answer: ${answer}.`));
-    } else {
-      fill(box, el("p", {}, `Vote closed. Your vote: ${choiceText(mine)}. Wait for the reveal.`));
-    }
+    // One line per era voted on; with two eras each line names its era.
+    fill(box, parts.map((q) => {
+      const line = voteLine(poll, q, myVotes[q.key] || null);
+      if (parts.length > 1) line.prepend(el("span", { class: "era-badge small" }, q.era), " ");
+      return line;
+    }));
   }
 
-  function myVoteFor(poll) {
-    return myVote && poll && myVote.key === poll.key ? myVote.choice : null;
+  function voteLine(poll, q, mine) {
+    if (poll.status === "open") {
+      return mine ? el("p", { class: "vote-mine" }, `Your vote: ${choiceText(mine)}. You can change it until the reveal.`)
+        : el("p", {}, q.kind === "pick" ? "Vote now: click the page in the diagram (or pick 'a page that does not exist yet')."
+          : "Vote now: pick your answer in the question box.");
+    }
+    if (poll.status === "revealed") {
+      const right = q.right || [];
+      const answer = choiceText(right[0]);
+      return !mine ? el("p", {}, `The answer: ${answer}.`)
+        : right.includes(mine) ? el("p", { class: "feedback good vote-verdict" }, `✓ You were right: ${choiceText(mine)}.`)
+          : el("p", { class: "feedback bad vote-verdict" }, `✗ You voted ${choiceText(mine)}. The answer: ${answer}.`);
+    }
+    return el("p", {}, mine ? `Vote closed. Your vote: ${choiceText(mine)}. Wait for the reveal.` : "Vote closed.");
   }
 
   async function vote(index, choice) {
     const pane = state.panes[index];
     const poll = current && current.poll;
     if (choice === "skip") return;
-    if (!poll || poll.status !== "open" || !pane || !pane.data || poll.step !== pane.data.step || poll.era !== pane.era) {
+    const part = poll && pane && pane.data && poll.step === pane.data.step ? partsOf(poll).find((q) => q.era === pane.era) : null;
+    if (!poll || poll.status !== "open" || !part) {
       roomStatus("The vote on this question is not open: the presenter opens it.", "info");
       return;
     }
-    const reply = await transport.request("room_vote", { choice });
+    const reply = await transport.request("room_vote", { choice, era: pane.era });
     if (!reply.ok) {
       roomStatus(reply.error);
       return;
     }
     roomStatus(null);
-    myVote = { key: reply.key, choice: reply.choice };
+    myVotes[reply.key] = reply.choice;
     document.body.dataset.voted = reply.choice;
     renderVote();
   }
@@ -342,23 +361,38 @@ function follower() {
   socket.on("room", (r) => {
     if (current && r.seq < current.seq) return; // an older message overtaken by a newer one
     current = r;
-    pushed = r.panes ? { seq: r.seq, panes: r.panes } : pushed;
+    packs.offer(r.packs);
+    if (r.ended) close({ reason: "ended", message: ENDED });
     renderState();
     if (following) drive();
   });
+  // The room has gone (it expired, or ended): say so where the room bar speaks, and stop following.
+  socket.on("room_closed", (msg) => {
+    if (msg.code !== code) return;
+    close(msg);
+    renderState();
+  });
+  function close(msg) {
+    if (closed && closed.reason === "ended") return;
+    closed = { reason: msg.reason, message: msg.message }; // renderState() says it, in the room bar
+  }
 
   transport.onConnect(async () => {
     const reply = await transport.request("room_join", { code, fid: followerId(code) });
     if (!reply.ok) {
-      roomStatus(reply.error);
       document.body.dataset.room = "refused";
+      // Said once, in the room bar: e.g. "room K7MHX has ended or expired: ask the presenter for the new code".
+      close({ reason: /has ended|expired/.test(reply.error) ? "expired" : "refused", message: `Not following: ${reply.error}.` });
+      renderState();
       if (!state.opened) await page.openAt(null, 0);
       return;
     }
     roomStatus(null);
+    closed = null;
     followerId(code, reply.fid);
     current = reply.room;
-    if (reply.vote && current.poll) myVote = { key: current.poll.key, choice: reply.vote };
+    packs.offer(current.packs);
+    Object.assign(myVotes, reply.votes || (reply.vote && current.poll ? { [current.poll.key]: reply.vote } : {}));
     document.body.dataset.room = "following";
     shown = null;
     if (following) await drive();

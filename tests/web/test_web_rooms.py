@@ -413,20 +413,25 @@ def test_bad_room_requests_get_a_clear_message(room):
     assert "selected" in p.call("room_view", {"selected": {"id": "x" * 500}})["error"]
 
 
-def test_the_room_pushes_the_steps_panes_held_until_the_room_reveals(room):
+def test_the_room_tells_followers_the_step_and_its_reveal_and_the_pack_holds_the_outcome_back(room):
     p = room.presenter(step=3)
     f, _ = room.follower()
-    # The presenter's own view may be revealed; what the room sends followers is held.
+    # The presenter's own view may be revealed; what the room tells followers is held.
     assert p.call("step", {"step": 4, "reveal": True})["panes"][0]["held"] is False
     assert p.call("room_view", {})["ok"]
-    pane = f.received("room")[-1]["panes"][0]
-    assert pane["step"] == 4 and pane["held"] is True and pane["events"] == [] and pane["narration"] == ""
-    assert pane["ask"]["answer"] is None and pane["ask"]["explain"] is None
+    msg = f.received("room")[-1]
+    assert msg["view"]["step"] == 4 and "4:5.9" not in msg["view"]["revealed"] and "panes" not in msg
+    pack = room.http.get(msg["packs"]["5.9"]).get_json()
+    held = pack["steps"][4]["held"]              # what a follower shows until the room reveals
+    assert held["step"] == 4 and held["held"] is True and held["events"] == [] and held["narration"] == ""
+    assert held["ask"]["answer"] is None and held["ask"]["explain"] is None
     assert p.call("room_poll", {"action": "open"})["ok"]
-    assert "panes" not in f.received("room")[-1]                 # opening the vote changes no pane
+    assert f.received("room")[-1]["poll"]["status"] == "open"
     assert p.call("room_poll", {"action": "reveal"})["ok"]
-    pane = f.received("room")[-1]["panes"][0]
-    assert pane["held"] is False and pane["ask"]["answer"] == "yes" and pane["events"]
+    msg = f.received("room")[-1]
+    assert "4:5.9" in msg["view"]["revealed"] and msg["poll"]["right"] == ["yes"]
+    shown = pack["steps"][4]["shown"]
+    assert shown["held"] is False and shown["ask"]["answer"] == "yes" and shown["events"]
 
 
 def test_a_follower_shown_a_pushed_step_switches_era_at_that_step(room):
@@ -435,7 +440,7 @@ def test_a_follower_shown_a_pushed_step_switches_era_at_that_step(room):
     assert f.call("open", {"name": NAME, "eras": ["5.9"], "step": 1})["ok"]
     p.call("step", {"step": 3})
     p.call("room_view", {})
-    assert f.received("room")[-1]["panes"][0]["step"] == 3     # shown without asking its own session
+    assert f.received("room")[-1]["view"]["step"] == 3     # shown from the pack, without its own session
     switched = f.call("era", {"eras": ["5.7"], "step": 3})
     assert switched["ok"] and switched["step"] == 3 and switched["panes"][0]["era"] == "5.7"
     assert f.call("era", {"eras": ["5.8"], "step": 99})["error"] == "step 99 is out of range: this walkthrough has steps 0-6"

@@ -56,6 +56,12 @@ def test_one_presenter_two_followers_steps_break_away_poll_reveal_reconnect_and_
 
     phone = open_page((390, 844), is_mobile=True, has_touch=True)
     laptop = open_page((1280, 800))
+    # What the followers' pages send over their sockets: they draw steps from the packs, never asking.
+    sent = {"phone": [], "laptop": []}
+    for name, pg in (("phone", phone), ("laptop", laptop)):
+        pg.on("websocket", lambda ws, name=name: ws.on("framesent", lambda payload, name=name: sent[name].append(payload)))
+    packs = []
+    phone.on("request", lambda r: packs.append(r.url) if "/pack/" in r.url else None)
     phone.goto(f"/join/{code}")
     laptop.goto("/join")
     laptop.fill("#join-code", code.lower())
@@ -124,6 +130,13 @@ def test_one_presenter_two_followers_steps_break_away_poll_reveal_reconnect_and_
     presenter.locator("#room-end").click()
     for f in (phone, laptop):
         expect(f.locator("#room-follow-state")).to_have_text("The presenter ended the room. You can go on exploring.")
+        expect(f.locator("body")).to_have_attribute("data-closed", "ended")
+        expect(f.locator("#room-resync")).to_be_hidden()
+    # Steps, a break-away and a re-sync, a reveal, a reload: not one step, era or open request.
+    for name in sent:
+        events = [m.group(1) for p in sent[name] for m in [re.search(r'^4\d/cowviz,\d*\["(\w+)"', str(p))] if m]
+        assert "room_join" in events and not set(events) & {"step", "open", "era"}, (name, events)
+    assert packs and all(re.search(r"/pack/5\.9/01-rdma\.json\?v=[0-9a-f]{16}$", u) for u in packs), packs
 
 
 def test_a_sandbox_room_followers_see_the_presenters_commands_try_their_own_and_resync(open_page):
@@ -152,3 +165,26 @@ def test_a_sandbox_room_followers_see_the_presenters_commands_try_their_own_and_
     expect(follower.locator("#room-follow-state")).to_contain_text("The presenter has 3 commands.")
     follower.locator("#room-resync").click()
     expect(follower.locator("#log li code")).to_have_text(["mmap P buf 2", "write P buf[0] A", "read P buf[0]"])
+
+
+def test_a_comparison_room_votes_on_both_eras_at_once(open_page):
+    presenter = open_page()
+    presenter.goto("/present/01-rdma?compare=5.9-rc,5.9&step=4")
+    code = presenter.locator("#room-code").inner_text().strip()
+    expect(presenter.locator("body")).to_have_attribute("data-room", "presenting")
+    phone = open_page((390, 844), is_mobile=True, has_touch=True)
+    phone.goto(f"/join/{code}")
+    step_is(phone, 4)
+    expect(phone.locator(".pane.held")).to_have_count(2)
+    presenter.locator("#room-poll-open").click()
+    expect(phone.locator("#room-vote p")).to_have_count(2)
+    phone.locator('.ask-slot[data-era="5.9-rc"] button.choice[data-choice="no"]').click()
+    phone.locator('.ask-slot[data-era="5.9"] button.choice[data-choice="no"]').click()
+    expect(presenter.locator('.tally-part[data-era="5.9-rc"] .tally-total')).to_have_attribute("data-total", "1")
+    expect(presenter.locator('.tally-part[data-era="5.9"] .tally-total')).to_have_attribute("data-total", "1")
+    expect(phone.locator(".pane.held")).to_have_count(2)           # neither outcome shows before the reveal
+    presenter.locator("#room-poll-reveal").click()
+    expect(phone.locator(".pane.held")).to_have_count(0)
+    expect(phone.locator("#room-vote")).to_contain_text("5.9-rc ✓ You were right: no.")
+    expect(phone.locator("#room-vote")).to_contain_text("5.9 ✗ You voted no. The answer: yes.")
+    expect(presenter.locator("#room-poll-open")).to_have_count(0)
