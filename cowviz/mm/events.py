@@ -1,8 +1,9 @@
 """Events: every change of state, named after the kernel function that made it.
 
-An event carries a sentence for narration, an optional `tag` saying what kind
-of change it was (the diagram highlights by tag) and the ids of the objects
-it touched.  Object ids are the same everywhere (snapshots, diagrams, the
+An event carries what a function did as facts (`what`, `facts`, the
+`decisions` taken), the sentence narration.py makes of them, an optional `tag`
+saying what kind of change it was (the diagram highlights by tag) and the ids
+of the objects it touched.  Object ids are the same everywhere (snapshots, diagrams, the
 browser); cowviz/ids.py builds and parses them, and the helpers below only
 hand it the fields of an engine object.
 """
@@ -76,10 +77,12 @@ def facts(x) -> tuple:
 
 class Event(NamedTuple):
     fn: str                 # the kernel function that acted, e.g. "copy_present_page"
-    text: str               # one sentence for the narration
+    text: str               # one sentence for the narration (made by narration.py from the facts)
     tag: str | None = None  # one of TAGS, or None
     objs: tuple = ()        # ids of the objects it touched
     decisions: tuple = ()   # the Decisions that led to it, in the order they were made
+    what: str = ""          # what the function did: a key of narration.WORDS
+    facts: tuple = ()       # (name, value) pairs: counters before and after, pfns, names
 
 
 def page_id(pfn: int) -> str:

@@ -40,8 +40,8 @@ def dup_mmap(mm: MmStruct, oldmm: MmStruct) -> int:
     mm.next_addr = oldmm.next_addr
     for mpnt in list(oldmm.mmap.values()):
         if mpnt.vm_flags & VM_DONTCOPY:
-            k.emit("dup_mmap", f"{mpnt.label()} is MADV_DONTFORK: {mm.owner} gets no mapping "
-                   f"there at all, and {oldmm.owner}'s PTEs stay as they are.", None, (vma_id(mpnt),))
+            k.emit("dup_mmap", "dontfork_skipped", None, (vma_id(mpnt),), vma=mpnt.label(), child=mm.owner,
+                   parent=oldmm.owner)
             continue
         tmp = vm_area_dup(mm, mpnt)
         if tmp.vm_flags & VM_WIPEONFORK:
@@ -54,8 +54,8 @@ def dup_mmap(mm: MmStruct, oldmm: MmStruct) -> int:
         if tmp.vm_file is not None:
             tmp.vm_file.refs += 1
         if tmp.vm_flags & VM_WIPEONFORK:
-            k.emit("dup_mmap", f"{mpnt.label()} is MADV_WIPEONFORK: {tmp.label()} starts empty.",
-                   None, (vma_id(tmp),))
+            k.emit("dup_mmap", "wipeonfork_empty", None, (vma_id(tmp),), vma=mpnt.label(),
+                   child_vma=tmp.label())
             continue
         if copy_page_range(tmp, mpnt):
             return -ENOMEM
@@ -65,7 +65,7 @@ def dup_mmap(mm: MmStruct, oldmm: MmStruct) -> int:
 def copy_process(k, parent: Task, child_name: str) -> Task | int:
     """fork(): a new task with a copy of the parent's mm.  Returns the task or -ENOMEM.  Kernel: copy_process()."""
     oldmm = parent.mm
-    k.emit("copy_process", f"{parent.name} forks {child_name}.", None, (task_id(parent.name),))
+    k.emit("copy_process", "forks", None, (task_id(parent.name),), parent=parent.name, child=child_name)
     # dup_mm(): copy_mm() for a fork without CLONE_VM.
     mm = mm_init(k, child_name, parent.memcg)
     ret = dup_mmap(mm, oldmm)
@@ -74,9 +74,7 @@ def copy_process(k, parent: Task, child_name: str) -> Task | int:
         # already done to the parent stays done: PTEs that were write-protected
         # for sharing remain read-only.
         exit_mmap(mm)
-        k.emit("dup_mm", f"Copying the address space failed: the half-built child mm is torn "
-               f"down and fork() returns -ENOMEM; {child_name} never runs.", "enomem",
-               (mm_id(oldmm),))
+        k.emit("dup_mm", "fork_failed", "enomem", (mm_id(oldmm),), child=child_name)
         return ret
     # The child joins the parent's cgroup only later in copy_process()
     # (cgroup_post_fork()); everything charged while copying the mm, the
@@ -88,8 +86,8 @@ def copy_process(k, parent: Task, child_name: str) -> Task | int:
 def copy_thread_mm(k, task: Task, new_name: str) -> Task:
     """clone(CLONE_VM): a new thread sharing the task's mm.  Kernel: copy_mm() with CLONE_VM."""
     task.mm.mm_users += 1
-    k.emit("copy_mm", f"{new_name} is a new thread of {task.name}'s process: it shares mm {task.mm.owner}.",
-           None, (task_id(new_name), mm_id(task.mm)))
+    k.emit("copy_mm", "new_thread", None, (task_id(new_name), mm_id(task.mm)), thread=new_name,
+           task=task.name, mm=task.mm.owner)
     return Task(new_name, task.mm, task.memcg)
 
 
@@ -97,17 +95,14 @@ def mmput(mm: MmStruct) -> None:
     """Drop a user of the mm; the last one tears it down.  Kernel: mmput()."""
     mm.mm_users -= 1
     if mm.mm_users == 0:
-        mm.kernel.emit("mmput", f"The last user of mm {mm.owner} is gone: its address space is torn down.",
-                       None, (mm_id(mm),))
+        mm.kernel.emit("mmput", "mm_torn_down", None, (mm_id(mm),), mm=mm.owner)
         exit_mmap(mm)
 
 
 def exec_mmap(k, task: Task) -> MmStruct:
     """exec(): the task gets a fresh empty mm.  Kernel: exec_mmap()."""
     old = task.mm
-    flag = k.era.facts.has_pinned_flag
-    k.emit("exec_mmap", f"{task.name} execs: it drops its old mm and gets a new, empty one"
-           + (f", whose {flag} flag starts clear." if flag else "."), "flag", (mm_id(old),))
+    k.emit("exec_mmap", "exec_new_mm", "flag", (mm_id(old),), task=task.name)
     # MODEL: the kernel installs the new mm before dropping the old one; the
     # order only matters for naming here (the new mm takes the task's name).
     task.mm = None

@@ -40,9 +40,7 @@ def __get_user_pages_locked(mm: MmStruct, vma: Vma | None, i: int, gup_flags: in
         # Set before anything can fail, and never cleared for the life of
         # this mm: from now on fork() checks this mm's pages for pins.
         mm.has_pinned = True
-        k.emit("__get_user_pages_locked",
-               f"First FOLL_PIN in {mm.owner}'s mm: {k.era.facts.has_pinned_flag} is set, for good.",
-               "flag", (mm_id(mm),))
+        k.emit("__get_user_pages_locked", "has_pinned_set", "flag", (mm_id(mm),), owner=mm.owner)
     return __get_user_pages(mm, vma, i, gup_flags)
 
 
@@ -56,12 +54,10 @@ def __get_user_pages(mm: MmStruct, vma: Vma | None, i: int, gup_flags: int) -> P
         # A read-only GUP on a COW mapping could end up holding the page that
         # a later COW fault moves away from; 5.8 breaks the COW right now.
         foll_flags |= FOLL_WRITE
-        k.emit("__get_user_pages",
-               f"{vma.label(i)} is a COW mapping and this is {foll_names(gup_flags)}: FOLL_WRITE is "
-               f"forced, so any COW is broken now, before the reference is taken.", None,
-               (pte_id(vma, i),),
+        k.emit("__get_user_pages", "cow_break_forced", None, (pte_id(vma, i),),
                (Decision("__get_user_pages", "force_cow_break",
-                         (("cow", True), ("pin", bool(gup_flags & FOLL_PIN))), True),))
+                         (("cow", True), ("pin", bool(gup_flags & FOLL_PIN))), True),),
+               where=vma.label(i), flags=foll_names(gup_flags))
     for _ in range(4):
         page, why = follow_page_pte(vma, i, foll_flags)
         if page is not None:
@@ -106,11 +102,8 @@ def faultin_page(vma: Vma, i: int, flags: int, unshare: Verdict | None) -> int:
         fault_flags |= FAULT_FLAG_WRITE
     if unshare:
         fault_flags |= FAULT_FLAG_UNSHARE
-        vma.vm_mm.kernel.emit(
-            "gup_must_unshare",
-            f"{vma.label(i)} maps a page that may be shared, and this is a read-only pin: "
-            f"unshare it first, so the pin and the process keep seeing the same page.", "unshare",
-            (pte_id(vma, i),), facts(unshare))
+        vma.vm_mm.kernel.emit("gup_must_unshare", "unshare_first", "unshare", (pte_id(vma, i),),
+                              facts(unshare), where=vma.label(i))
     return handle_mm_fault(vma, i, fault_flags)
 
 
@@ -138,17 +131,12 @@ def get_user_pages(mm: MmStruct, task: str, vma: Vma | None, i: int, gup_flags: 
         return res
     page = res
     holder.refs.append(GupRef(page, gup_flags, mm, task, vma.name, i, k.write_seq, vma))
-    fn = "pin_user_pages" if gup_flags & FOLL_PIN else "get_user_pages"
-    kind = "pins" if gup_flags & FOLL_PIN else "takes a reference on"
-    if page.kind == "zero":
-        counts = "the zero page's counts are not kept"
-    elif before is not None and before[0] is page:
-        counts = f"refcount {before[1]} -> {page_count(page)}"
-    else:
-        counts = f"refcount now {page_count(page)}"
-    tag = "pin" if gup_flags & FOLL_PIN else "get"
-    k.emit(fn, f"{holder.name} {kind} page {page.pfn} ({vma.label(i)}) with {foll_names(gup_flags)}: "
-           f"{counts}.", tag, (holder_id(holder), page_id(page.pfn), pte_id(vma, i)))
+    pin = bool(gup_flags & FOLL_PIN)
+    k.emit("pin_user_pages" if pin else "get_user_pages", "gup_grab", "pin" if pin else "get",
+           (holder_id(holder), page_id(page.pfn), pte_id(vma, i)), holder=holder.name, pin=pin,
+           pfn=page.pfn, where=vma.label(i), flags=foll_names(gup_flags),
+           before=before[1] if before is not None and before[0] is page else None,
+           after=page_count(page))
     return 0
 
 

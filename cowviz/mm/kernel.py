@@ -1,8 +1,8 @@
 """The machine: all state of one simulated kernel, and the system calls that act on it.
 
 A Kernel is built for one era and driven one call at a time; every call
-returns an Outcome and leaves its events in `kernel.events` (the caller takes
-them with take_events()).  Nothing here prints, reads files or knows about
+returns an Outcome and records what its kernel functions did (emit()); the
+caller takes them as events, in words, with take_events() (narration.py).  Nothing here prints, reads files or knows about
 the web: the scenario runner, the CLI and the browser all drive this object.
 
 Calls name tasks, VMAs and holders by name.  A task that does not exist (it
@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from . import devices
 from . import fork as _fork
-from .events import Event, holder_id, memcg_id, page_id, pte_id, task_id
-from .gup import get_user_pages, release_ref
+from .events import Event, memcg_id, page_id, pte_id, task_id
+from .gup import get_user_pages
+from .narration import Raw, narrate
 from .memory import handle_mm_fault, pte_page
 from .mmap import do_mmap, do_munmap, madvise_behavior, mprotect_fixup
-from .types import (FAULT_FLAG_WRITE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE,
+from .types import (EAGAIN, EFAULT, ENOMEM, FAULT_FLAG_WRITE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE,
                     VM_FAULT_OOM, VM_WRITE, ZERO_PFN, Holder, Memcg, MmStruct, Page, Pte, Task,
                     Vma, page_count)
 
@@ -35,16 +37,24 @@ class Outcome(NamedTuple):
         return self.error or (self.output if self.output is not None else "ok")
 
 
-# Device DMA and plain CPU accesses are not kernel functions; their events
-# say who acted instead.
-DEVICE = "device DMA"
+# Device DMA (devices.py) and plain CPU accesses are not kernel functions;
+# their events say who acted instead.
+DEVICE = devices.DEVICE
 CPU = "cpu"
 
 OK = Outcome()
 ESRCH = Outcome(error="ESRCH")
+ERRNO_NAMES = {ENOMEM: "ENOMEM", EAGAIN: "EAGAIN", EFAULT: "EFAULT"}
 SIGSEGV = Outcome(error="SIGSEGV")
 EFAULT = Outcome(error="EFAULT")
 ENOMEM = Outcome(error="ENOMEM")
+
+
+def _result(ret) -> Outcome:
+    """A system call's return as an Outcome: data, 0 (ok) or a negative errno (its name)."""
+    if isinstance(ret, str):
+        return Outcome(output=ret)
+    return OK if ret == 0 else Outcome(error=ERRNO_NAMES.get(-ret, "EFAULT"))
 
 
 class Kernel:
@@ -64,21 +74,23 @@ class Kernel:
         self.memcgs: dict[str, Memcg] = {}
         self.fail_alloc = 0
         self.write_seq = 0
-        self.events: list[Event] = []
+        self.events: list[Raw] = []      # what was done since take_events(), not yet in words
+        self._repeat = 0                 # which repeat of an `xN` command is running (0: the first)
 
     # -- bookkeeping -----------------------------------------------------------
 
-    def emit(self, fn: str, text: str, tag: str | None = None, objs: tuple = (),
-             decisions: tuple = ()) -> None:
-        """Record an event from kernel function `fn` (the model's name; the era gives its own)."""
-        name = self.era.kernel_name
-        decisions = tuple(d._replace(fn=name(d.fn)) for d in decisions)
-        self.events.append(Event(name(fn), text, tag, tuple(objs), decisions))
+    def emit(self, fn: str, what: str, tag: str | None = None, objs: tuple = (),
+             decisions: tuple = (), **facts) -> None:
+        """Record that kernel function `fn` (the model's name) did `what` (narration.WORDS), with its facts.
+
+        Facts are plain values taken now (pfns, counters, names), never live objects.
+        """
+        self.events.append(Raw(fn, what, tag, tuple(objs), tuple(decisions), facts, self._repeat))
 
     def take_events(self) -> list[Event]:
-        """The events since the last call, oldest first."""
-        events, self.events = self.events, []
-        return events
+        """The events since the last call, oldest first, in words and named as the era names them."""
+        raw, self.events = self.events, []
+        return narrate(raw, self.era)
 
     def live_mms(self) -> list[MmStruct]:
         """Every mm some task uses, in task order."""
@@ -139,7 +151,7 @@ class Kernel:
         if t is None:
             return ESRCH
         if v is None:
-            self.emit("do_munmap", f"Nothing is mapped at {task} {vma}: munmap() has nothing to do.")
+            self.emit("do_munmap", "nothing_to_unmap", task=task, vma=vma)
             return OK
         do_munmap(t.mm, v)
         return OK
@@ -169,12 +181,11 @@ class Kernel:
         if t is None:
             return ESRCH
         if v is None:
-            self.emit("do_user_addr_fault", f"{task} touches {vma}[{i}], where nothing is mapped: SIGSEGV.",
-                      "signal")
+            self.emit("do_user_addr_fault", "segv_unmapped", "signal", task=task, vma=vma, i=i)
             return SIGSEGV
         if write and not v.vm_flags & VM_WRITE:
-            self.emit("do_user_addr_fault", f"{task} writes to {v.label(i)}, which is mapped read-only: "
-                      f"SIGSEGV.", "signal", (pte_id(v, i),))
+            self.emit("do_user_addr_fault", "segv_read_only", "signal", (pte_id(v, i),), task=task,
+                      where=v.label(i))
             return SIGSEGV
         pte = v.ptes[i]
         faulted = pte is None or (write and not pte.write)
@@ -184,11 +195,9 @@ class Kernel:
                 return ENOMEM
             pte = v.ptes[i]
         page = pte_page(v, pte)
-        what = "the zero page" if page.kind == "zero" else f"page {page.pfn}"
         if not faulted:
-            self.emit(CPU, f"{task} {'writes ' + value + ' into' if write else 'reads'} {what} through "
-                      f"{v.label(i)}: the PTE is {'writable' if write else 'present'}, so no fault.",
-                      None, (pte_id(v, i), page_id(page.pfn)))
+            self.emit(CPU, "cpu_access", None, (pte_id(v, i), page_id(page.pfn)), task=task, write=write,
+                      value=value, pfn=page.pfn, where=v.label(i))
         if not write:
             return Outcome(output=page.data)
         self.write_seq += 1
@@ -219,7 +228,7 @@ class Kernel:
         t = self.tasks.pop(task, None)
         if t is None:
             return ESRCH
-        self.emit("do_exit", f"{task} exits.", None, (task_id(task),))
+        self.emit("do_exit", "exits", None, (task_id(task),), task=task)
         _fork.mmput(t.mm)
         return OK
 
@@ -229,8 +238,8 @@ class Kernel:
             return ESRCH
         # de_thread(): exec kills every other thread of the process first.
         for other in [o for o in self.tasks.values() if o.mm is t.mm and o is not t]:
-            self.emit("de_thread", f"{task} execs, so its thread {other.name} is killed.", None,
-                      (task_id(other.name),))
+            self.emit("de_thread", "thread_killed", None, (task_id(other.name),), task=task,
+                      thread=other.name)
             del self.tasks[other.name]
             _fork.mmput(t.mm)
         _fork.exec_mmap(self, t)
@@ -245,149 +254,41 @@ class Kernel:
         h = self.holders.get(holder) or self.holders.setdefault(holder, Holder(holder, "device"))
         flags = (FOLL_PIN if pin else FOLL_GET) | (FOLL_WRITE if write else 0) | \
             (FOLL_LONGTERM if longterm else 0)
-        for n in range(count):
-            mark = len(self.events)
-            ret = get_user_pages(t.mm, task, v, i, flags, h)
-            if ret:
-                return Outcome(error={-12: "ENOMEM"}.get(ret, "EFAULT"))
-            if n and count > 1:
-                # Repeats after the first would only say the same again.
-                del self.events[mark:]
-        if count > 1:
-            page = self.page_of(task, vma, i)
-            self.emit("pin_user_pages" if pin else "get_user_pages",
-                      f"... {count} times in all: {holder} holds {count} references "
-                      f"on page {page.pfn}, refcount now {page_count(page)}.", "pin" if pin else "get",
-                      (holder_id(h), page_id(page.pfn), pte_id(v, i)))
+        try:
+            for n in range(count):
+                # The calls after the first are marked, so the narration can fold them into one.
+                self._repeat = n
+                ret = get_user_pages(t.mm, task, v, i, flags, h)
+                if ret:
+                    return _result(ret)
+        finally:
+            self._repeat = 0
         return OK
+
+    # Devices, DMA and pipes: devices.py.
 
     def unpin(self, holder: str) -> Outcome:
         """Drop every reference the holder has."""
-        h = self.holders.get(holder)
-        if h is None or not h.refs:
-            self.emit("unpin_user_page", f"{holder} holds no pages.")
-            return OK
-        freed, pfns = [], []
-        for ref in h.refs:
-            pfns.append(ref.page.pfn)
-            if release_ref(ref):
-                freed.append(ref.page.pfn)
-        pins = sum(1 for r in h.refs if r.flags & FOLL_PIN)
-        fn = "unpin_user_page" if pins else "put_page"
-        tag = "unpin" if pins else "put"
-        shown = sorted(set(pfns))
-        text = f"{holder} lets go of page{'s' if len(shown) > 1 else ''} {', '.join(map(str, shown))}"
-        text += f" ({len(h.refs)} reference{'s' if len(h.refs) > 1 else ''})."
-        if freed:
-            text += f"  Freed: {', '.join(map(str, sorted(set(freed))))}."
-        h.refs.clear()
-        self.emit(fn, text, tag, (holder_id(h),) + tuple(page_id(p) for p in shown))
-        return OK
+        return _result(devices.unpin(self, holder))
 
     def dma_write(self, holder: str, value: str) -> Outcome:
         """The device writes `value` into every page it holds, bypassing all page tables."""
-        h = self.holders.get(holder)
-        if h is None or not h.refs:
-            return EFAULT
-        if any(not r.flags & FOLL_WRITE for r in h.refs):
-            self.emit(DEVICE, f"{holder} took its pages without FOLL_WRITE; the IOMMU refuses "
-                      f"the write.", "signal", (holder_id(h),))
-            return EFAULT
-        self.write_seq += 1
-        for ref in h.refs:
-            page = ref.page
-            if page.kind == "zero":
-                continue
-            page.data = value
-            page.last_write = (self.write_seq, h)
-            if not self._check_stale(h, ref, wrote=value):
-                self.emit(DEVICE, f"{holder} writes {value} into page {page.pfn} by DMA, past every "
-                          f"page table; {ref.task} {ref.vma}[{ref.index}] maps that page, so "
-                          f"{ref.task} sees it.", None, (holder_id(h), page_id(page.pfn)))
-        return OK
+        return _result(devices.dma_write(self, holder, value))
 
     def dma_read(self, holder: str) -> Outcome:
         """The device reads the pages it holds."""
-        h = self.holders.get(holder)
-        if h is None or not h.refs:
-            return EFAULT
-        values = []
-        for ref in h.refs:
-            values.append(ref.page.data)
-            if not self._check_stale(h, ref):
-                self.emit(DEVICE, f"{holder} reads page {ref.page.pfn} by DMA: {ref.page.data}.", None,
-                          (holder_id(h), page_id(ref.page.pfn)))
-        return Outcome(output=",".join(values))
-
-    def _check_stale(self, h: Holder, ref, wrote: str | None = None) -> bool:
-        """Say so when the device and its process no longer share the page.  True if they do not."""
-        page = ref.page
-        task = self.tasks.get(ref.task)
-        if task is None or task.mm is not ref.mm:
-            return False
-        now = self.page_of(ref.task, ref.vma, ref.index)
-        if now is page:
-            return False
-        fn = DEVICE
-        where = f"{ref.task} {ref.vma}[{ref.index}]"
-        mapped = f"maps page {now.pfn}" if now is not None else "maps nothing"
-        _, vma_now = self.find(ref.task, ref.vma)
-        if ref.vma_obj is not None and vma_now is not ref.vma_obj:
-            # The process itself unmapped the range it pinned (and maybe mapped
-            # another one under the name): the kernel kept nothing from it.
-            gone = (f"{ref.task} unmapped the {ref.vma} it pinned"
-                    + (f" and mapped a new {ref.vma} at another address" if vma_now is not None else ""))
-            if wrote is not None:
-                self.emit(fn, f"{h.name} writes {wrote} into page {page.pfn}, which it still holds, but "
-                          f"{gone}: no process maps page {page.pfn}.  Not a lost write of the kernel's "
-                          f"making: {ref.task} gave the range up while it was pinned.", "lost_dma",
-                          (holder_id(h), page_id(page.pfn)))
-            else:
-                self.emit(fn, f"{h.name} reads page {page.pfn}, which it still holds, but {gone}: what "
-                          f"{ref.task} writes to its new {ref.vma} does not reach the device.", "stale_pin",
-                          (holder_id(h), page_id(page.pfn)))
-            return True
-        if wrote is not None:
-            self.emit(fn, f"{h.name} writes {wrote} into page {page.pfn}, but {where} now {mapped}: "
-                      f"{ref.task} will never see this write.", "lost_dma",
-                      (holder_id(h), page_id(page.pfn)))
-        else:
-            self.emit(fn, f"{h.name} reads page {page.pfn}, but {where} now {mapped}: the device "
-                      f"does not see what {ref.task} wrote since.", "stale_pin",
-                      (holder_id(h), page_id(page.pfn)))
-        return True
+        return _result(devices.dma_read(self, holder))
 
     def vmsplice(self, task: str, vma: str, i: int, pipe: str) -> Outcome:
         """vmsplice() one page into a pipe: the pipe keeps a read-only FOLL_GET reference."""
         t, v = self.find(task, vma)
         if t is None:
             return ESRCH
-        h = self.holders.get(pipe) or self.holders.setdefault(pipe, Holder(pipe, "pipe"))
-        ret = get_user_pages(t.mm, task, v, i, FOLL_GET, h)
-        if ret:
-            return Outcome(error={-12: "ENOMEM"}.get(ret, "EFAULT"))
-        return OK
+        return _result(devices.vmsplice(self, t.mm, task, v, i, pipe))
 
     def pipe_read(self, pipe: str) -> Outcome:
         """read() one page from the pipe: hands out its data and drops the reference."""
-        h = self.holders.get(pipe)
-        if h is None or not h.refs:
-            self.emit("pipe_read", f"Pipe {pipe} is empty.")
-            return Outcome(error="EAGAIN")
-        ref = h.refs.pop(0)
-        page = ref.page
-        data = page.data
-        seq, writer = page.last_write
-        if seq > ref.seq and writer is not ref.mm:
-            who = writer.owner if isinstance(writer, MmStruct) else getattr(writer, "name", "someone")
-            self.emit("pipe_read", f"Pipe {pipe} hands out {data!s}, which {who} wrote into page "
-                      f"{page.pfn} after {ref.task} spliced it: {ref.task} reads another process's "
-                      f"data (the CVE-2020-29374 leak).", "leak", (holder_id(h), page_id(page.pfn)))
-        else:
-            self.emit("pipe_read", f"Pipe {pipe} hands out page {page.pfn}: {data}.", None,
-                      (holder_id(h), page_id(page.pfn)))
-        release_ref(ref)
-        return Outcome(output=data)
+        return _result(devices.pipe_read(self, pipe))
 
     def memcg_limit(self, task: str, pages: int) -> Outcome:
         """Limit the task's memcg; a task named for the first time is created, as by mmap()."""
@@ -396,18 +297,17 @@ class Kernel:
         if memcg.usage > pages:
             # MODEL: cgroup v1 memory.limit_in_bytes refuses a limit below usage
             # it cannot reclaim (there is no swap here).
-            self.emit("mem_cgroup_resize_max", f"Memcg {memcg.name} already uses {memcg.usage} pages: "
-                      f"a limit of {pages} is refused (EBUSY).", "enomem", (memcg_id(memcg),))
+            self.emit("mem_cgroup_resize_max", "memcg_limit_refused", "enomem", (memcg_id(memcg),),
+                      memcg=memcg.name, usage=memcg.usage, pages=pages)
             return Outcome(error="EBUSY")
         memcg.limit = pages
-        self.emit("mem_cgroup_resize_max", f"Memcg {memcg.name} (of {task}) may hold at most {pages} "
-                  f"pages; it holds {memcg.usage}.", "flag", (memcg_id(memcg),))
+        self.emit("mem_cgroup_resize_max", "memcg_limited", "flag", (memcg_id(memcg),), memcg=memcg.name,
+                  task=task, pages=pages, usage=memcg.usage)
         return OK
 
     def set_fail_alloc(self, n: int) -> Outcome:
         self.fail_alloc = n
-        self.emit("should_fail_alloc_page", f"The next {n} page allocation{'s' if n != 1 else ''} "
-                  f"will fail.", "flag")
+        self.emit("should_fail_alloc_page", "fail_alloc_armed", "flag", n=n)
         return OK
 
 

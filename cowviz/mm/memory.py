@@ -16,8 +16,7 @@ page may be reused, copy_present_pte() whether fork must copy the page now.
 """
 from __future__ import annotations
 
-from . import narration
-from .events import Decision, facts, index_range, page_id, pte_id, vma_id
+from .events import Decision, facts, page_id, pte_id, vma_id
 from .page_alloc import alloc_page, get_page, mem_cgroup_charge, put_page
 from .rmap import (anon_vma_prepare, page_add_file_rmap, page_add_new_anon_rmap, page_dup_rmap,
                    page_move_anon_rmap, page_remove_rmap)
@@ -76,13 +75,12 @@ def do_anonymous_page(vmf: Vmf) -> int:
         # Reading memory nobody wrote yet: map the one shared page of zeros,
         # read-only, and allocate nothing until somebody writes.
         vma.ptes[i] = Pte(ZERO_PFN, False, False, True)
-        k.emit("do_anonymous_page",
-               f"{vma.label(i)} is read before anything was written there: it maps the shared "
-               f"zero page, read-only.", "zero_page", (pte_id(vma, i), page_id(ZERO_PFN)))
+        k.emit("do_anonymous_page", "anon_read_zero", "zero_page", (pte_id(vma, i), page_id(ZERO_PFN)),
+               where=vma.label(i))
         return 0
     if anon_vma_prepare(vma):
         return VM_FAULT_OOM
-    page = alloc_page(k, f"{vma.label(i)}")
+    page = alloc_page(k, "anon", vma.label(i))
     if page is None:
         return _oom(vmf)
     if mem_cgroup_charge(page, vma.vm_mm):
@@ -91,21 +89,16 @@ def do_anonymous_page(vmf: Vmf) -> int:
     page_add_new_anon_rmap(page, vma, i)
     writable = bool(vma.vm_flags & VM_WRITE)
     vma.ptes[i] = Pte(page.pfn, writable, writable)
-    k.emit("do_anonymous_page",
-           f"{vma.label(i)} is written for the first time: new page {page.pfn}, filed under "
-           f"anon_vma {vma.anon_vma.id}, mapped writable.", "alloc",
-           (pte_id(vma, i), page_id(page.pfn)))
+    k.emit("do_anonymous_page", "anon_first_write", "alloc", (pte_id(vma, i), page_id(page.pfn)),
+           where=vma.label(i), pfn=page.pfn, anon_vma=vma.anon_vma.id)
     return 0
 
 
 def _oom(vmf: Vmf) -> int:
     # MODEL: on VM_FAULT_OOM the kernel runs the (memcg) OOM killer and
     # retries; the model ends the access and the command reports ENOMEM.
-    vmf.vma.vm_mm.kernel.emit(
-        "handle_mm_fault",
-        f"No page for {vmf.vma.label(vmf.index)}: VM_FAULT_OOM.  The kernel would now run the "
-        f"OOM killer; the model stops the access here and reports ENOMEM.", "enomem",
-        (pte_id(vmf.vma, vmf.index),))
+    vmf.vma.vm_mm.kernel.emit("handle_mm_fault", "fault_oom", "enomem", (pte_id(vmf.vma, vmf.index),),
+                              where=vmf.vma.label(vmf.index))
     return VM_FAULT_OOM
 
 
@@ -151,7 +144,7 @@ def shmem_fault(vmf: Vmf) -> Page | None:
     index = vmf.index + vma.vm_pgoff
     page = shmem.pages.get(index)
     if page is None:
-        page = alloc_page(k, f"{vma.label(vmf.index)} (shmem)")
+        page = alloc_page(k, "shmem", vma.label(vmf.index))
         if page is None:
             return None
         if mem_cgroup_charge(page, vma.vm_mm):
@@ -162,8 +155,8 @@ def shmem_fault(vmf: Vmf) -> Page | None:
         page.mapping = shmem
         page.index = index
         shmem.pages[index] = page
-        k.emit("shmem_fault", f"New page {page.pfn} in the page cache of shmem file {shmem.id}, "
-               f"offset {index}.", "alloc", (page_id(page.pfn),))
+        k.emit("shmem_fault", "shmem_new_page", "alloc", (page_id(page.pfn),), pfn=page.pfn,
+               file=shmem.id, offset=index)
     get_page(page)
     return page
 
@@ -176,8 +169,8 @@ def finish_fault(vmf: Vmf, page: Page) -> int:
     # vm_page_prot is already writable and even a read fault maps it so.
     vma.ptes[i] = Pte(page.pfn, bool(vma.vm_flags & VM_WRITE), write)
     page_add_file_rmap(page)
-    vma.vm_mm.kernel.emit("finish_fault", f"{vma.label(i)} maps shmem page {page.pfn}.", None,
-                          (pte_id(vma, i), page_id(page.pfn)))
+    vma.vm_mm.kernel.emit("finish_fault", "shmem_map", None, (pte_id(vma, i), page_id(page.pfn)),
+                          where=vma.label(i), pfn=page.pfn)
     return 0
 
 
@@ -201,11 +194,8 @@ def do_fault_around(vmf: Vmf) -> None:
         page_add_file_rmap(page)
         mapped.append(i)
     if mapped:
-        vma.vm_mm.kernel.emit(
-            "do_fault_around",
-            f"Fault-around maps the pages already in the page cache nearby: "
-            f"{', '.join(vma.label(i) for i in mapped)}.", None,
-            tuple(pte_id(vma, i) for i in mapped))
+        vma.vm_mm.kernel.emit("do_fault_around", "fault_around", None, tuple(pte_id(vma, i) for i in mapped),
+                              mapped=tuple(vma.label(i) for i in mapped))
 
 
 # -- write-protect faults --------------------------------------------------------
@@ -218,12 +208,9 @@ def do_wp_page(vmf: Vmf) -> int:
     page = vm_normal_page(vma, vmf.orig_pte)
     if vma.vm_flags & (VM_SHARED | VM_MAYSHARE):
         # MODEL: shmem has no ->page_mkwrite, so wp_page_shared() just reuses.
-        return wp_page_reuse(vmf, page, f"{vma.label(i)} is a shared mapping: writes go to "
-                                        f"page {page.pfn} itself.",
-                             (Decision("do_wp_page", "shared", (), True),))
+        return wp_page_reuse(vmf, page, (Decision("do_wp_page", "shared", (), True),))
     if page is not None and PageAnon(page):
         decision = k.era.wp_can_reuse_anon_page(page, vma)
-        why = narration.wp_why(page.pfn, decision.line, decision.reuse, dict(decision.seen))
         facts = (decision.decision(),)
         if decision.reuse:
             if decision.move_anon_rmap:
@@ -231,31 +218,26 @@ def do_wp_page(vmf: Vmf) -> int:
             if decision.exclusive:
                 page.anon_exclusive = True            # SetPageAnonExclusive()
             if unshare:
-                k.emit("do_wp_page",
-                       f"Unshare fault on {vma.label(i)}: {why}  Page {page.pfn} is "
-                       f"now marked exclusive and stays mapped read-only.", "unshare",
-                       (pte_id(vma, i), page_id(page.pfn)), facts)
+                k.emit("do_wp_page", "wp_unshare_reuse", "unshare", (pte_id(vma, i), page_id(page.pfn)),
+                       facts, where=vma.label(i), pfn=page.pfn)
                 return 0
-            return wp_page_reuse(vmf, page, why, facts)
-        k.emit("do_wp_page", f"{'Unshare' if unshare else 'Write'} fault on {vma.label(i)}: "
-               f"{why}", None, (pte_id(vma, i), page_id(page.pfn)), facts)
+            return wp_page_reuse(vmf, page, facts)
+        k.emit("do_wp_page", "wp_decided_copy", None, (pte_id(vma, i), page_id(page.pfn)), facts,
+               where=vma.label(i), pfn=page.pfn, unshare=unshare)
         return wp_page_copy(vmf, page)
     # The zero page (no struct page to reuse): always a fresh copy.
     return wp_page_copy(vmf, page, (Decision("do_wp_page", "not_anon", (("anon", False),), False),))
 
 
-def wp_page_reuse(vmf: Vmf, page: Page, why: str, decisions: tuple = ()) -> int:
+def wp_page_reuse(vmf: Vmf, page: Page, decisions: tuple = ()) -> int:
     """Keep the page and make the PTE writable.  Kernel: wp_page_reuse()."""
     vma, i = vmf.vma, vmf.index
     # maybe_mkwrite(): only a VMA with VM_WRITE gets a writable PTE (a forced
     # GUP write to a read-only VMA leaves it read-only but dirty).
     writable = bool(vma.vm_flags & VM_WRITE)
     vma.ptes[i] = Pte(page.pfn, writable, True)
-    now = "now writable" if writable else \
-        "dirty but still read-only (maybe_mkwrite(): the VMA has no VM_WRITE)"
-    vma.vm_mm.kernel.emit("wp_page_reuse",
-                          f"{why}  {vma.label(i)} keeps page {page.pfn}, {now}.", "reuse",
-                          (pte_id(vma, i), page_id(page.pfn)), decisions)
+    vma.vm_mm.kernel.emit("wp_page_reuse", "wp_reuse", "reuse", (pte_id(vma, i), page_id(page.pfn)),
+                          decisions, where=vma.label(i), pfn=page.pfn, writable=writable)
     return VM_FAULT_WRITE
 
 
@@ -266,7 +248,7 @@ def wp_page_copy(vmf: Vmf, old: Page | None, decisions: tuple = ()) -> int:
     unshare = bool(vmf.flags & FAULT_FLAG_UNSHARE)
     if anon_vma_prepare(vma):
         return VM_FAULT_OOM
-    new = alloc_page(k, f"the copy for {vma.label(i)}")
+    new = alloc_page(k, "copy", vma.label(i))
     if new is None:
         return _oom(vmf)
     if mem_cgroup_charge(new, vma.vm_mm):
@@ -282,18 +264,14 @@ def wp_page_copy(vmf: Vmf, old: Page | None, decisions: tuple = ()) -> int:
     else:
         writable = bool(vma.vm_flags & VM_WRITE)
         vma.ptes[i] = Pte(new.pfn, writable, True)
-    source = f"a copy of page {old.pfn}" if old is not None else "zero-filled (the zero page is never copied)"
-    freed = ""
+    freed = False
     if old is not None:
         page_remove_rmap(old)
-        if put_page(old):
-            freed = f"  Page {old.pfn} had no other user and is freed."
-    k.emit("wp_page_copy",
-           f"{vma.label(i)} gets new page {new.pfn}, {source}, filed under anon_vma "
-           f"{vma.anon_vma.id}{', read-only' if unshare else ''}.{freed}",
-           "unshare" if unshare else "cow_copy",
+        freed = put_page(old)
+    k.emit("wp_page_copy", "wp_copy", "unshare" if unshare else "cow_copy",
            (pte_id(vma, i), page_id(new.pfn)) + ((page_id(old.pfn),) if old is not None else ()),
-           decisions)
+           decisions, where=vma.label(i), new=new.pfn, old=old.pfn if old is not None else None,
+           anon_vma=vma.anon_vma.id, unshare=unshare, freed=freed)
     return 0 if unshare else VM_FAULT_WRITE
 
 
@@ -307,14 +285,6 @@ class Prealloc:
         self.page: Page | None = None
 
 
-# What copy_present_pte() did with one PTE, for the narration of a run.
-SHARED_WRPROTECT = 1   # writable in the parent: both now read-only, page shared
-SHARED_READONLY = 2    # already read-only: shared as it was
-SHARED_ZERO = 3        # the zero page: copied as a special PTE
-SHARED_FILE = 4        # a shared mapping's page: mapped in both, writable as before
-COPIED = 5             # copied early for the child
-
-
 def copy_page_range(dst_vma: Vma, src_vma: Vma) -> int:
     """Copy the parent's page table for one VMA into the child.  Kernel: copy_page_range()."""
     k = src_vma.vm_mm.kernel
@@ -322,10 +292,8 @@ def copy_page_range(dst_vma: Vma, src_vma: Vma) -> int:
     # fork is much cheaper for not copying them.
     if not (src_vma.vm_flags & (VM_HUGETLB | VM_PFNMAP | VM_MIXEDMAP)) and src_vma.anon_vma is None:
         if any(p is not None for p in src_vma.ptes):
-            k.emit("copy_page_range",
-                   f"{src_vma.label()} has no anon_vma: no PTEs are copied; "
-                   f"{dst_vma.vm_mm.owner} will fault its pages in when it touches them.",
-                   None, (vma_id(dst_vma),))
+            k.emit("copy_page_range", "copy_skipped", None, (vma_id(dst_vma),), src=src_vma.label(),
+                   child=dst_vma.vm_mm.owner)
         return 0
     return copy_pte_range(dst_vma, src_vma, 0, src_vma.npages)
 
@@ -333,7 +301,7 @@ def copy_page_range(dst_vma: Vma, src_vma: Vma) -> int:
 def copy_pte_range(dst_vma: Vma, src_vma: Vma, start: int, end: int) -> int:
     """Copy PTEs start..end-1; preallocate and retry where an early copy needs a page.  Kernel: copy_pte_range()."""
     prealloc = Prealloc()
-    runs = _RunNarrator(dst_vma, src_vma)
+    runs = _SharedRuns(dst_vma, src_vma)
     i = start
     ret = 0
     while True:                                           # again:
@@ -346,10 +314,11 @@ def copy_pte_range(dst_vma: Vma, src_vma: Vma, start: int, end: int) -> int:
                 i += 1
                 continue
             decided = []
+            before = src_ptes[i]
             ret = copy_present_pte(dst_vma, src_vma, i, prealloc, decided)
             if ret == -EAGAIN:
                 break                                     # retry this PTE with a page
-            runs.add(i, ret, decided)
+            runs.add(i, _how_shared(src_vma, before, src_ptes[i], dst_vma.ptes[i]), decided)
             if prealloc.page is not None:
                 # Only used if the PTE changed under us; never kept, because
                 # the memory policy that chose it was for this address.
@@ -375,8 +344,8 @@ def copy_present_pte(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc,
                      decided: list | None = None) -> int:
     """Share or copy one present PTE at fork.  Kernel: mm/memory.c copy_present_pte().
 
-    Returns what it did (SHARED_* or COPIED), or -EAGAIN when an early copy
-    needs a preallocated page.  The tests that decided are added to `decided`.
+    Returns 0, or -EAGAIN when an early copy needs a preallocated page.  The
+    tests that decided are added to `decided`.
     """
     decided = [] if decided is None else decided
     pte = src_vma.ptes[i]
@@ -397,7 +366,6 @@ def copy_present_pte(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc,
             # page_try_dup_anon_rmap() clears PG_anon_exclusive; before 5.19
             # no page is ever marked, so there is nothing to clear).
             page.anon_exclusive = False
-    what = SHARED_ZERO if page is None else SHARED_FILE if not PageAnon(page) else SHARED_READONLY
     # A private page that both processes map must be read-only in both, so
     # the first write to it faults and the writer gets its own copy.
     cow = is_cow_mapping(src_vma.vm_flags)
@@ -406,11 +374,10 @@ def copy_present_pte(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc,
     if cow and pte.write:
         pte = pte_wrprotect(pte)
         src_vma.ptes[i] = pte
-        what = SHARED_WRPROTECT
     if src_vma.vm_flags & VM_SHARED:
         pte = pte_mkclean(pte)
     dst_vma.ptes[i] = pte
-    return what
+    return 0
 
 
 def copy_present_page(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc, page: Page,
@@ -419,13 +386,9 @@ def copy_present_page(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc, pa
     k = src_vma.vm_mm.kernel
     new = prealloc.page
     if new is None:
-        d = decisions[-1]              # the era's test that said "copy"
-        why = narration.fork_copy_why(page.pfn, page_count(page), k.era.kernel_name(d.fn), d.line,
-                                      k.era.facts.has_pinned_flag)
-        k.emit("copy_present_page", f"{why}  No page was preallocated: copy_present_page() "
-               f"returns -EAGAIN, and {k.era.kernel_name('copy_pte_range')}() drops the page-table "
-               f"locks to allocate one.", None, (pte_id(src_vma, i), page_id(page.pfn)),
-               decisions + (Decision("copy_present_page", "prealloc", (("prealloc", False),), False),))
+        k.emit("copy_present_page", "early_copy_needs_page", None, (pte_id(src_vma, i), page_id(page.pfn)),
+               decisions + (Decision("copy_present_page", "prealloc", (("prealloc", False),), False),),
+               pfn=page.pfn, refcount=page_count(page))
         return -EAGAIN
     prealloc.page = None
     new.data = page.data                                # copy_user_highpage()
@@ -434,75 +397,76 @@ def copy_present_page(dst_vma: Vma, src_vma: Vma, i: int, prealloc: Prealloc, pa
     page_add_new_anon_rmap(new, dst_vma, i)
     writable = bool(dst_vma.vm_flags & VM_WRITE)
     dst_vma.ptes[i] = Pte(new.pfn, writable, True)     # maybe_mkwrite(pte_mkdirty())
-    k.emit("copy_present_page",
-           f"Page {page.pfn} may be DMA-pinned: copying it for the child now.  "
-           f"{dst_vma.label(i)} gets page {new.pfn} (filed under the child's anon_vma "
-           f"{dst_vma.anon_vma.id}); {src_vma.label(i)} keeps page {page.pfn}"
-           f"{', still writable' if src_vma.ptes[i].write else ''}.",
-           "early_copy", (pte_id(dst_vma, i), pte_id(src_vma, i), page_id(new.pfn), page_id(page.pfn)),
-           decisions + (Decision("copy_present_page", "prealloc", (("prealloc", True),), True),))
-    return COPIED
+    k.emit("copy_present_page", "early_copy", "early_copy",
+           (pte_id(dst_vma, i), pte_id(src_vma, i), page_id(new.pfn), page_id(page.pfn)),
+           decisions + (Decision("copy_present_page", "prealloc", (("prealloc", True),), True),),
+           old=page.pfn, new=new.pfn, dst=dst_vma.label(i), src=src_vma.label(i),
+           anon_vma=dst_vma.anon_vma.id, writable=src_vma.ptes[i].write)
+    return 0
 
 
 def page_copy_prealloc(src_mm, src_vma: Vma, i: int) -> Page | None:
     """Allocate the page for an early copy, charged to the parent.  Kernel: page_copy_prealloc()."""
     k = src_mm.kernel
-    new = alloc_page(k, f"the early copy of {src_vma.label(i)}")
+    new = alloc_page(k, "early_copy", src_vma.label(i))
     if new is None:
-        k.emit("page_copy_prealloc", "No page for the early copy: fork() fails with ENOMEM.", "enomem")
+        k.emit("page_copy_prealloc", "early_copy_no_page", "enomem")
         return None
     # The parent pays: it did the pinning that makes the copy necessary, and
     # the child is not in any cgroup of its own yet.
     if mem_cgroup_charge(new, src_mm):
         put_page(new)
-        k.emit("page_copy_prealloc", "The parent's memcg cannot take the early copy: fork() fails "
-               "with ENOMEM.", "enomem")
+        k.emit("page_copy_prealloc", "early_copy_no_charge", "enomem")
         return None
-    k.emit("page_copy_prealloc", f"Allocated page {new.pfn} for the early copy, charged to memcg "
-           f"{src_mm.memcg.name} (the parent's).", "alloc", (page_id(new.pfn),))
+    k.emit("page_copy_prealloc", "early_copy_page", "alloc", (page_id(new.pfn),), pfn=new.pfn,
+           memcg=src_mm.memcg.name)
     return new
 
 
-class _RunNarrator:
-    """Turns per-PTE results of copy_pte_range() into one event per run of alike PTEs."""
-    __slots__ = ("dst", "src", "first", "last", "what", "decisions")
+def _how_shared(src_vma: Vma, before: Pte, src: Pte, dst: Pte) -> str | None:
+    """How fork shared one PTE, read off the PTEs before and after; None if the child got a copy."""
+    if dst.pfn != before.pfn:
+        return None
+    if before.write and not src.write:
+        return "wrprotect"        # writable in the parent: both now read-only, page shared
+    if dst.special:
+        return "zero"             # the zero page: copied as a special PTE
+    if not PageAnon(src_vma.vm_mm.kernel.pages[dst.pfn]):
+        return "file"             # a shared mapping's page: mapped in both, writable as before
+    return "readonly"             # already read-only: shared as it was
 
-    TEXT = {
-        SHARED_WRPROTECT: "{src} and {dst}{r} now map the same {pages}, write-protected in both: "
-                          "the first write on either side will fault.",
-        SHARED_READONLY: "{dst}{r} maps the same {pages} as {src}, read-only as before.",
-        SHARED_ZERO: "{dst}{r} maps the shared zero page, like {src}.",
-        SHARED_FILE: "{dst}{r} maps the same shmem {pages} as {src}.",
-    }
+
+class _SharedRuns:
+    """Reports the PTEs copy_pte_range() shared as one event per run of alike PTEs."""
+    __slots__ = ("dst", "src", "first", "last", "how", "decisions")
 
     def __init__(self, dst: Vma, src: Vma):
         self.dst, self.src = dst, src
-        self.first = self.last = self.what = None
+        self.first = self.last = self.how = None
         self.decisions = ()
 
-    def add(self, i: int, what: int, decisions=()) -> None:
-        if what == COPIED:
-            self.flush()
+    def add(self, i: int, how: str | None, decisions=()) -> None:
+        if how is None:
+            self.flush()                       # copied early: copy_present_page() told it
             return
-        if self.what == what and self.last == i - 1:
+        if self.how == how and self.last == i - 1:
             self.last = i
             return
         self.flush()
         self.first = self.last = i
-        self.what = what
+        self.how = how
         self.decisions = tuple(decisions)      # the run's first PTE speaks for it
 
     def flush(self) -> None:
-        if self.what is None:
+        if self.how is None:
             return
-        r = index_range(self.first, self.last)
-        text = self.TEXT[self.what].format(src=self.src.label() + r, dst=self.dst.label(), r=r,
-                                           pages="page" if self.first == self.last else "pages")
-        tag = "wrprotect" if self.what == SHARED_WRPROTECT else "share"
-        self.src.vm_mm.kernel.emit("copy_present_pte", text, tag,
+        self.src.vm_mm.kernel.emit("copy_present_pte", "fork_shared",
+                                   "wrprotect" if self.how == "wrprotect" else "share",
                                    (pte_id(self.src, self.first, self.last),
-                                    pte_id(self.dst, self.first, self.last)), self.decisions)
-        self.what = None
+                                    pte_id(self.dst, self.first, self.last)), self.decisions,
+                                   how=self.how, src=self.src.label(), dst=self.dst.label(),
+                                   first=self.first, last=self.last)
+        self.how = None
 
 
 # -- unmapping ------------------------------------------------------------------
@@ -529,15 +493,10 @@ def zap_pte_range(vma: Vma, start: int, end: int) -> None:
             kept.append(page)
     if not unmapped:
         return
-    text = f"{vma.label()}: {unmapped} PTE{'s' if unmapped != 1 else ''} removed."
-    if freed:
-        shown = ", ".join(map(str, freed[:8])) + (" ..." if len(freed) > 8 else "")
-        text += f"  Freed page{'s' if len(freed) > 1 else ''} {shown}."
-    for page in kept:
-        text += (f"  Page {page.pfn} is mapped by nobody now but stays: refcount "
-                 f"{page_count(page)} (held by {_holders_of(k, page)}).")
-    k.emit("zap_pte_range", text, "unmap",
-           (pte_id(vma, start, end - 1),) + tuple(page_id(p) for p in freed[:64]))
+    k.emit("zap_pte_range", "zapped", "unmap",
+           (pte_id(vma, start, end - 1),) + tuple(page_id(p) for p in freed[:64]),
+           vma=vma.label(), unmapped=unmapped, freed=tuple(freed),
+           kept=tuple((p.pfn, page_count(p), _holders_of(k, p)) for p in kept))
 
 
 def _holders_of(k, page: Page) -> str:

@@ -43,11 +43,8 @@ def do_mmap(mm: MmStruct, name: str, npages: int, shared: bool, writable: bool) 
         vma.vm_pgoff = 0
     mm.mmap[name] = vma
     mm.map_count += 1
-    k.emit("do_mmap",
-           f"{vma.label()}: {npages} page{'s' if npages != 1 else ''} at "
-           f"{vma.vm_start:#x}-{vma.vm_end:#x}, {'shared' if shared else 'private'}, "
-           f"{'read-write' if writable else 'read-only'}.  Nothing is allocated until it is touched.",
-           None, (vma_id(vma),))
+    k.emit("do_mmap", "mapped", None, (vma_id(vma),), vma=vma.label(), npages=npages, start=vma.vm_start,
+           end=vma.vm_end, shared=shared, writable=writable)
     return vma
 
 
@@ -74,13 +71,13 @@ def fput_shmem(k, shmem: Shmem) -> None:
             freed.append(page.pfn)
     shmem.pages.clear()
     if freed:
-        k.emit("shmem_evict_inode", f"Shmem file {shmem.id} is closed: page cache pages "
-               f"{', '.join(map(str, freed))} freed.", "free", tuple(map(page_id, freed)))
+        k.emit("shmem_evict_inode", "shmem_evicted", "free", tuple(map(page_id, freed)), file=shmem.id,
+               freed=tuple(freed))
 
 
 def do_munmap(mm: MmStruct, vma: Vma) -> None:
     """munmap() of a whole VMA.  Kernel: do_munmap()."""
-    mm.kernel.emit("do_munmap", f"{vma.label()} is unmapped.", "unmap", (vma_id(vma),))
+    mm.kernel.emit("do_munmap", "unmapped", "unmap", (vma_id(vma),), vma=vma.label())
     remove_vma(vma)
 
 
@@ -89,7 +86,7 @@ def mprotect_fixup(vma: Vma, writable: bool) -> None:
     k = vma.vm_mm.kernel
     newflags = (vma.vm_flags | VM_WRITE) if writable else (vma.vm_flags & ~VM_WRITE)
     if newflags == vma.vm_flags:
-        k.emit("mprotect_fixup", f"{vma.label()} is already {'read-write' if writable else 'read-only'}.")
+        k.emit("mprotect_fixup", "prot_unchanged", vma=vma.label(), writable=writable)
         return
     vma.vm_flags = newflags
     change_protection(vma, writable)
@@ -117,18 +114,9 @@ def change_protection(vma: Vma, writable: bool) -> None:
         elif k.era.can_change_pte_writable(vma, pte, vm_normal_page(vma, pte)):
             vma.ptes[i] = Pte(pte.pfn, True, pte.dirty, pte.special)
             changed.append(i)
-    prot = "read-write" if writable else "read-only"
-    if writable and not (vma.vm_flags & VM_SHARED):
-        rest = ("PTEs of pages known to be exclusive are made writable at once: "
-                + ", ".join(vma.label(i) for i in changed)) if changed else \
-            "its present PTEs stay read-only; the next write to each faults and do_wp_page decides"
-        k.emit("change_protection", f"{vma.label()} is now {prot}; {rest}.", "flag",
-               tuple(pte_id(vma, i) for i in changed) + (vma_id(vma),))
-    else:
-        k.emit("change_protection", f"{vma.label()} is now {prot}"
-               + (f"; {len(changed)} present PTE{'s' if len(changed) != 1 else ''} changed." if changed else "."),
-               "wrprotect" if not writable and changed else "flag",
-               tuple(pte_id(vma, i) for i in changed) + (vma_id(vma),))
+    k.emit("change_protection", "prot_changed", "wrprotect" if not writable and changed else "flag",
+           tuple(pte_id(vma, i) for i in changed) + (vma_id(vma),), vma=vma.label(), writable=writable,
+           private=not vma.vm_flags & VM_SHARED, changed=tuple(vma.label(i) for i in changed))
 
 
 MADVISE = {
@@ -144,16 +132,11 @@ def madvise_behavior(vma: Vma, advice: str) -> int:
     k = vma.vm_mm.kernel
     name, flag, on = MADVISE[advice]
     if advice == "wipeonfork" and (vma.vm_file is not None or vma.vm_flags & VM_SHARED):
-        k.emit("madvise_behavior", f"{name} is only for private anonymous memory: EINVAL.")
+        k.emit("madvise_behavior", "madvise_einval", advice=name)
         return -EINVAL
     vma.vm_flags = (vma.vm_flags | flag) if on else (vma.vm_flags & ~flag)
-    what = {
-        "dontfork": "fork() will leave it out of the child entirely",
-        "dofork": "fork() copies it again",
-        "wipeonfork": "the child will get this range empty (zero-filled on touch)",
-        "keeponfork": "the child inherits its contents again",
-    }[advice]
-    k.emit("madvise_behavior", f"{name} on {vma.label()}: {what}.", "flag", (vma_id(vma),))
+    k.emit("madvise_behavior", "madvised", "flag", (vma_id(vma),), advice=advice, name_of=name,
+           vma=vma.label())
     return 0
 
 

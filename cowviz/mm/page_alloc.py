@@ -10,11 +10,14 @@ from .events import memcg_id, page_id
 from .types import ENOMEM, Page
 
 
-def alloc_page(k, why: str) -> Page | None:
-    """Allocate one zero-filled page, or None when fault injection says so.  Kernel: alloc_pages()."""
+def alloc_page(k, purpose: str, where: str) -> Page | None:
+    """Allocate one zero-filled page, or None when fault injection says so.  Kernel: alloc_pages().
+
+    `purpose` (anon, shmem, copy, early_copy) and `where` (the page it is for) say what it is for.
+    """
     if k.fail_alloc > 0:
         k.fail_alloc -= 1
-        k.emit("alloc_pages", f"The allocation for {why} fails (fault injection).", "enomem")
+        k.emit("alloc_pages", "alloc_failed", "enomem", purpose=purpose, where=where)
         return None
     page = Page(k, k.next_pfn, "anon")
     k.next_pfn += 1
@@ -26,10 +29,8 @@ def mem_cgroup_charge(page: Page, mm) -> int:
     """Charge a new page to the memcg of `mm`, or fail at its limit.  Kernel: mem_cgroup_charge()."""
     memcg = mm.memcg
     if memcg.limit is not None and memcg.usage + 1 > memcg.limit:
-        mm.kernel.emit("mem_cgroup_charge",
-                       f"Memcg {memcg.name} is at its limit of {memcg.limit} pages: "
-                       f"the charge for page {page.pfn} fails.", "enomem",
-                       (memcg_id(memcg), page_id(page.pfn)))
+        mm.kernel.emit("mem_cgroup_charge", "charge_failed", "enomem", (memcg_id(memcg), page_id(page.pfn)),
+                       memcg=memcg.name, limit=memcg.limit, pfn=page.pfn)
         return -ENOMEM
     memcg.usage += 1
     page.memcg = memcg

@@ -46,9 +46,8 @@ def __anon_vma_prepare(vma: Vma) -> int:
     vma.anon_vma = av
     anon_vma_chain_link(vma, AnonVmaChain(vma, av), av)
     av.num_active_vmas += 1
-    k.emit("anon_vma_prepare",
-           f"{vma.label()} gets its first anonymous page, so it gets anon_vma {av.id}, a new root.",
-           "anon_vma", (anon_vma_id(av), vma_id(vma)))
+    k.emit("anon_vma_prepare", "anon_vma_new_root", "anon_vma", (anon_vma_id(av), vma_id(vma)),
+           vma=vma.label(), anon_vma=av.id)
     return 0
 
 
@@ -79,21 +78,12 @@ def anon_vma_fork(vma: Vma, pvma: Vma) -> int:
     # First link the child into all of the parent's anon_vmas, so the rmap
     # walk of a page that is still shared finds the child's mapping too.
     anon_vma_clone(vma, pvma)
-    linked = ", ".join(str(avc.anon_vma.id) for avc in reversed(vma.anon_vma_chain))
+    linked = tuple(avc.anon_vma.id for avc in reversed(vma.anon_vma_chain))
     if vma.anon_vma is not None:
         # Other VMAs still using it: none, unless the era's rule cannot tell.
-        in_use = vma.anon_vma.num_active_vmas - 1
-        if in_use:
-            why = (f"which {in_use} other VMA{' still uses' if in_use == 1 else 's still use'} for "
-                   f"{'its' if in_use == 1 else 'their'} new pages: its degree ({vma.anon_vma.degree - 1} "
-                   f"before this link) counts children and VMAs together and cannot tell them apart "
-                   f"(the double reuse that 2555283eb40d fixed in 6.0)")
-        else:
-            why = "which no VMA used any more"
-        k.emit("anon_vma_fork",
-               f"{vma.label()} is linked into anon_vma {linked} and reuses anon_vma "
-               f"{vma.anon_vma.id}, {why}, for its new pages.",
-               "anon_vma", (vma_id(vma), anon_vma_id(vma.anon_vma)))
+        k.emit("anon_vma_fork", "anon_vma_reused", "anon_vma", (vma_id(vma), anon_vma_id(vma.anon_vma)),
+               vma=vma.label(), linked=linked, anon_vma=vma.anon_vma.id,
+               in_use=vma.anon_vma.num_active_vmas - 1, degree=vma.anon_vma.degree)
         return 0
     av = anon_vma_alloc(k)
     av.num_active_vmas += 1
@@ -105,11 +95,8 @@ def anon_vma_fork(vma: Vma, pvma: Vma) -> int:
     vma.anon_vma = av
     anon_vma_chain_link(vma, AnonVmaChain(vma, av), av)
     av.parent.num_children += 1
-    k.emit("anon_vma_fork",
-           f"{vma.label()} is linked into anon_vma {linked} (so the rmap walk finds it from "
-           f"the pages it shares) and gets anon_vma {av.id}, a child of {av.parent.id}, for the "
-           f"pages it will copy.",
-           "anon_vma", (vma_id(vma), anon_vma_id(av), anon_vma_id(av.parent)))
+    k.emit("anon_vma_fork", "anon_vma_child", "anon_vma", (vma_id(vma), anon_vma_id(av), anon_vma_id(av.parent)),
+           vma=vma.label(), linked=linked, anon_vma=av.id, parent=av.parent.id)
     return 0
 
 
@@ -133,9 +120,8 @@ def unlink_anon_vmas(vma: Vma) -> None:
         vma.anon_vma_chain.remove(avc)
     vma.anon_vma = None
     if freed:
-        k.emit("unlink_anon_vmas",
-               f"{vma.label()} was the last VMA in anon_vma {', '.join(str(a.id) for a in freed)}: freed.",
-               "anon_vma", tuple(anon_vma_id(a) for a in freed))
+        k.emit("unlink_anon_vmas", "anon_vmas_freed", "anon_vma", tuple(anon_vma_id(a) for a in freed),
+               vma=vma.label(), freed=tuple(a.id for a in freed))
 
 
 def put_anon_vma(av: AnonVma) -> list[AnonVma]:

@@ -12,7 +12,7 @@ def test_reuse_in_a_vma_without_vm_write_stays_read_only():
     s = Sim("5.7")
     s("mmap P buf 1", "write P buf[0] A", "mprotect P buf ro")
     v = s.vma("P", "buf")
-    wp_page_reuse(Vmf(v, 0, 0), s.page("P", "buf"), "why.")
+    wp_page_reuse(Vmf(v, 0, 0), s.page("P", "buf"))
     text = s.k.take_events()[-1].text
     assert "still read-only" in text and "maybe_mkwrite" in text and "now writable" not in text
     s2 = Sim("5.7")
