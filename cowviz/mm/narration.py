@@ -81,6 +81,26 @@ def fold_repeats(raw: list) -> list:
     return out
 
 
+def alike_runs(events, at_least: int):
+    """(first, count, last) for each run of `at_least` or more alike events in a row (the same
+    function on the same objects, alike tag), and (event, 1, event) for every other event.
+
+    The `xN` repeats are folded already (fold_repeats); this is for a view that shows many
+    alike events as one line with a count (the wire's event list)."""
+    i, n = 0, len(events)
+    while i < n:
+        e = events[i]
+        j = i + 1
+        while j < n and (events[j].fn, events[j].tag, events[j].objs) == (e.fn, e.tag, e.objs):
+            j += 1
+        if j - i >= at_least:
+            yield e, j - i, events[j - 1]
+            i = j
+        else:
+            yield e, 1, e
+            i += 1
+
+
 # -- faults (mm/memory.c) -----------------------------------------------------
 
 @words

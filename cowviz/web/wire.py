@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from .. import ids
 from ..eras import get_era
+from ..mm.narration import alike_runs
 from ..pseudocode import step_code
 from ..scenario.runner import Run, StepResult
 from .inspector import Inspector
@@ -136,19 +137,11 @@ RUN = 4      # this many alike events in a row travel as one
 def events_json(events) -> list:
     """The step's events for the wire, runs of alike events folded into one with a count."""
     out = []
-    i = 0
-    while i < len(events):
-        e = events[i]
-        j = i + 1
-        while j < len(events) and (events[j].fn, events[j].tag, events[j].objs) == (e.fn, e.tag, e.objs):
-            j += 1
+    for e, count, last in alike_runs(events, RUN):
         item = {"fn": e.fn, "text": e.text, "tag": e.tag, "objs": list(e.objs)}
-        if j - i >= RUN:
-            item.update(count=j - i, last=events[j - 1].text)
-        else:
-            j = i + 1
+        if count > 1:
+            item.update(count=count, last=last.text)
         out.append(item)
-        i = j
     return out
 
 
