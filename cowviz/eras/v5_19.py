@@ -56,9 +56,10 @@ class Era519(Era59):
         return True
 
     def wp_can_reuse_anon_page(self, page: Page, vma: Vma) -> WpDecision:
-        # do_wp_page(): an exclusive page is this process's alone: reuse it without looking
-        # at any counter.  Otherwise only a refcount of 1 proves nobody else
-        # holds it; then it becomes exclusive (page_move_anon_rmap() sets the bit).
+        # do_wp_page(): an exclusive page is this process's alone, so reuse it
+        # without looking at any counter.  Otherwise only a refcount of 1 proves
+        # nobody else holds it; then it becomes exclusive (page_move_anon_rmap()
+        # sets the bit).
         if PageAnonExclusive(page):
             return WpDecision(True, "exclusive", (("exclusive", True),), exclusive=True)
         c = page_count(page)

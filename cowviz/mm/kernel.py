@@ -2,8 +2,9 @@
 
 A Kernel is built for one era and driven one call at a time; every call
 returns an Outcome and records what its kernel functions did (emit()); the
-caller takes them as events, in words, with take_events() (narration.py).  Nothing here prints, reads files or knows about
-the web: the scenario runner, the CLI and the browser all drive this object.
+caller takes them as events, in words, with take_events() (narration.py).
+Nothing here prints, reads files or knows about the web: the scenario
+runner, the CLI and the browser all drive this object.
 
 Calls name tasks, VMAs and holders by name.  A task that does not exist (it
 exited, or its fork failed) gives ESRCH; a VMA name the task does not map

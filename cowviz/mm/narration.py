@@ -6,14 +6,16 @@ it did (a key of WORDS below), the objects it touched, the tests that decided,
 and plain values (counters before and after, pfns, names).  When the caller
 takes the events (Kernel.take_events), narrate() folds the repeats of an `xN`
 command, renames each function as the era's source names it, and writes each
-event's sentence with the function of WORDS for its `what`.  Nothing else
-writes event text, so a wording changes in one place, and every event keeps
-its facts (`Event.facts`) for whoever wants them without parsing a sentence.
+event's sentence from the words registered for its `what`: a template filled in
+with the facts, or a function of them.  Nothing else writes event text, so a
+wording changes in one place, and every event keeps its facts (`Event.facts`)
+for whoever wants them without parsing a sentence.
 
 (The author's own words for a step, `say:`, are cowviz/scenario/narration.py.)
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 from .events import Event, index_range
@@ -37,6 +39,15 @@ def words(fn):
     """Register the words for the events whose `what` is the function's name."""
     WORDS[fn.__name__] = fn
     return fn
+
+
+def template(what: str, text: str) -> None:
+    """Register words that are one sentence with the facts filled in by name (str.format)."""
+    WORDS[what] = partial(_fill, text)
+
+
+def _fill(_text: str, **facts) -> str:
+    return _text.format(**facts)
 
 
 def narrate(raw: list, era) -> list:
@@ -103,31 +114,18 @@ def alike_runs(events, at_least: int):
 
 # -- faults (mm/memory.c) -----------------------------------------------------
 
-@words
-def anon_read_zero(where, **_):
-    return f"{where} is read before anything was written there: it maps the shared zero page, read-only."
-
-
-@words
-def anon_first_write(where, pfn, anon_vma, **_):
-    return (f"{where} is written for the first time: new page {pfn}, filed under "
-            f"anon_vma {anon_vma}, mapped writable.")
-
-
-@words
-def fault_oom(where, **_):
-    return (f"No page for {where}: VM_FAULT_OOM.  The kernel would now run the OOM killer; "
-            f"the model stops the access here and reports ENOMEM.")
-
-
-@words
-def shmem_new_page(pfn, file, offset, **_):
-    return f"New page {pfn} in the page cache of shmem file {file}, offset {offset}."
-
-
-@words
-def shmem_map(where, pfn, **_):
-    return f"{where} maps shmem page {pfn}."
+template("anon_read_zero",
+         "{where} is read before anything was written there: it maps the shared zero page, "
+         "read-only.")
+template("anon_first_write",
+         "{where} is written for the first time: new page {pfn}, filed under anon_vma {anon_vma}, "
+         "mapped writable.")
+template("fault_oom",
+         "No page for {where}: VM_FAULT_OOM.  The kernel would now run the OOM killer; the model "
+         "stops the access here and reports ENOMEM.")
+template("shmem_new_page",
+         "New page {pfn} in the page cache of shmem file {file}, offset {offset}.")
+template("shmem_map", "{where} maps shmem page {pfn}.")
 
 
 @words
@@ -192,10 +190,9 @@ def wp_copy(where, new, old, anon_vma, unshare, freed, **_):
 
 # -- fork: the page-table copy (mm/memory.c) ------------------------------------
 
-@words
-def copy_skipped(src, child, **_):
-    return (f"{src} has no anon_vma: no PTEs are copied; {child} will fault its pages in when "
-            f"it touches them.")
+template("copy_skipped",
+         "{src} has no anon_vma: no PTEs are copied; {child} will fault its pages in when it "
+         "touches them.")
 
 
 SHARED = {
@@ -237,19 +234,11 @@ def early_copy(old, new, dst, src, anon_vma, writable, **_):
             f"{', still writable' if writable else ''}.")
 
 
-@words
-def early_copy_no_page(**_):
-    return "No page for the early copy: fork() fails with ENOMEM."
-
-
-@words
-def early_copy_no_charge(**_):
-    return "The parent's memcg cannot take the early copy: fork() fails with ENOMEM."
-
-
-@words
-def early_copy_page(pfn, memcg, **_):
-    return f"Allocated page {pfn} for the early copy, charged to memcg {memcg} (the parent's)."
+template("early_copy_no_page", "No page for the early copy: fork() fails with ENOMEM.")
+template("early_copy_no_charge",
+         "The parent's memcg cannot take the early copy: fork() fails with ENOMEM.")
+template("early_copy_page",
+         "Allocated page {pfn} for the early copy, charged to memcg {memcg} (the parent's).")
 
 
 @words
@@ -266,36 +255,16 @@ def zapped(vma, unmapped, freed, kept, **_):
 
 # -- fork, exit, exec (kernel/fork.c) ------------------------------------------
 
-@words
-def dontfork_skipped(vma, child, parent, **_):
-    return (f"{vma} is MADV_DONTFORK: {child} gets no mapping there at all, and {parent}'s PTEs "
-            f"stay as they are.")
-
-
-@words
-def wipeonfork_empty(vma, child_vma, **_):
-    return f"{vma} is MADV_WIPEONFORK: {child_vma} starts empty."
-
-
-@words
-def forks(parent, child, **_):
-    return f"{parent} forks {child}."
-
-
-@words
-def fork_failed(child, **_):
-    return (f"Copying the address space failed: the half-built child mm is torn down and fork() "
-            f"returns -ENOMEM; {child} never runs.")
-
-
-@words
-def new_thread(thread, task, mm, **_):
-    return f"{thread} is a new thread of {task}'s process: it shares mm {mm}."
-
-
-@words
-def mm_torn_down(mm, **_):
-    return f"The last user of mm {mm} is gone: its address space is torn down."
+template("dontfork_skipped",
+         "{vma} is MADV_DONTFORK: {child} gets no mapping there at all, and {parent}'s PTEs stay "
+         "as they are.")
+template("wipeonfork_empty", "{vma} is MADV_WIPEONFORK: {child_vma} starts empty.")
+template("forks", "{parent} forks {child}.")
+template("fork_failed",
+         "Copying the address space failed: the half-built child mm is torn down and fork() "
+         "returns -ENOMEM; {child} never runs.")
+template("new_thread", "{thread} is a new thread of {task}'s process: it shares mm {mm}.")
+template("mm_torn_down", "The last user of mm {mm} is gone: its address space is torn down.")
 
 
 @words
@@ -304,14 +273,8 @@ def exec_new_mm(task, flag, **_):
             + (f", whose {flag} flag starts clear." if flag else "."))
 
 
-@words
-def exits(task, **_):
-    return f"{task} exits."
-
-
-@words
-def thread_killed(task, thread, **_):
-    return f"{task} execs, so its thread {thread} is killed."
+template("exits", "{task} exits.")
+template("thread_killed", "{task} execs, so its thread {thread} is killed.")
 
 
 # -- VMAs (mm/mmap.c, mm/mprotect.c, mm/madvise.c) -------------------------------
@@ -328,14 +291,8 @@ def shmem_evicted(file, freed, **_):
     return f"Shmem file {file} is closed: page cache pages {', '.join(map(str, freed))} freed."
 
 
-@words
-def unmapped(vma, **_):
-    return f"{vma} is unmapped."
-
-
-@words
-def nothing_to_unmap(task, vma, **_):
-    return f"Nothing is mapped at {task} {vma}: munmap() has nothing to do."
+template("unmapped", "{vma} is unmapped.")
+template("nothing_to_unmap", "Nothing is mapped at {task} {vma}: munmap() has nothing to do.")
 
 
 @words
@@ -355,9 +312,7 @@ def prot_changed(vma, writable, private, changed, **_):
     return f"{vma} is now {prot}" + (f"; {n} present PTE{'s' if n != 1 else ''} changed." if n else ".")
 
 
-@words
-def madvise_einval(advice, **_):
-    return f"{advice} is only for private anonymous memory: EINVAL."
+template("madvise_einval", "{advice} is only for private anonymous memory: EINVAL.")
 
 
 MADVISED = {
@@ -375,9 +330,8 @@ def madvised(advice, name_of, vma, **_):
 
 # -- anon_vmas (mm/rmap.c) -------------------------------------------------------
 
-@words
-def anon_vma_new_root(vma, anon_vma, **_):
-    return f"{vma} gets its first anonymous page, so it gets anon_vma {anon_vma}, a new root."
+template("anon_vma_new_root",
+         "{vma} gets its first anonymous page, so it gets anon_vma {anon_vma}, a new root.")
 
 
 @words
@@ -395,8 +349,9 @@ def anon_vma_reused(vma, linked, anon_vma, in_use, degree, **_):
 
 @words
 def anon_vma_child(vma, linked, anon_vma, parent, **_):
-    return (f"{vma} is linked into anon_vma {', '.join(map(str, linked))} (so the rmap walk finds it from the pages it "
-            f"shares) and gets anon_vma {anon_vma}, a child of {parent}, for the pages it will copy.")
+    return (f"{vma} is linked into anon_vma {', '.join(map(str, linked))} (so the rmap walk finds "
+            f"it from the pages it shares) and gets anon_vma {anon_vma}, a child of {parent}, for the "
+            f"pages it will copy.")
 
 
 @words
@@ -406,7 +361,8 @@ def anon_vmas_freed(vma, freed, **_):
 
 # -- pages and memcgs (mm/page_alloc.c, mm/memcontrol.c) -------------------------
 
-ALLOC_FOR = {"anon": "{}", "shmem": "{} (shmem)", "copy": "the copy for {}", "early_copy": "the early copy of {}"}
+ALLOC_FOR = {"anon": "{}", "shmem": "{} (shmem)", "copy": "the copy for {}",
+             "early_copy": "the early copy of {}"}
 
 
 @words
@@ -414,19 +370,12 @@ def alloc_failed(purpose, where, **_):
     return f"The allocation for {ALLOC_FOR[purpose].format(where)} fails (fault injection)."
 
 
-@words
-def charge_failed(memcg, limit, pfn, **_):
-    return f"Memcg {memcg} is at its limit of {limit} pages: the charge for page {pfn} fails."
-
-
-@words
-def memcg_limit_refused(memcg, usage, pages, **_):
-    return f"Memcg {memcg} already uses {usage} pages: a limit of {pages} is refused (EBUSY)."
-
-
-@words
-def memcg_limited(memcg, task, pages, usage, **_):
-    return f"Memcg {memcg} (of {task}) may hold at most {pages} pages; it holds {usage}."
+template("charge_failed",
+         "Memcg {memcg} is at its limit of {limit} pages: the charge for page {pfn} fails.")
+template("memcg_limit_refused",
+         "Memcg {memcg} already uses {usage} pages: a limit of {pages} is refused (EBUSY).")
+template("memcg_limited",
+         "Memcg {memcg} (of {task}) may hold at most {pages} pages; it holds {usage}.")
 
 
 @words
@@ -436,14 +385,8 @@ def fail_alloc_armed(n, **_):
 
 # -- accesses (arch/x86/mm/fault.c) ----------------------------------------------
 
-@words
-def segv_unmapped(task, vma, i, **_):
-    return f"{task} touches {vma}[{i}], where nothing is mapped: SIGSEGV."
-
-
-@words
-def segv_read_only(task, where, **_):
-    return f"{task} writes to {where}, which is mapped read-only: SIGSEGV."
+template("segv_unmapped", "{task} touches {vma}[{i}], where nothing is mapped: SIGSEGV.")
+template("segv_read_only", "{task} writes to {where}, which is mapped read-only: SIGSEGV.")
 
 
 @words
@@ -455,21 +398,13 @@ def cpu_access(task, write, value, pfn, where, **_):
 
 # -- GUP (mm/gup.c) --------------------------------------------------------------
 
-@words
-def has_pinned_set(owner, flag, **_):
-    return f"First FOLL_PIN in {owner}'s mm: {flag} is set, for good."
-
-
-@words
-def cow_break_forced(where, flags, **_):
-    return (f"{where} is a COW mapping and this is {flags}: FOLL_WRITE is forced, so any COW is "
-            f"broken now, before the reference is taken.")
-
-
-@words
-def unshare_first(where, **_):
-    return (f"{where} maps a page that may be shared, and this is a read-only pin: unshare it "
-            f"first, so the pin and the process keep seeing the same page.")
+template("has_pinned_set", "First FOLL_PIN in {owner}'s mm: {flag} is set, for good.")
+template("cow_break_forced",
+         "{where} is a COW mapping and this is {flags}: FOLL_WRITE is forced, so any COW is broken "
+         "now, before the reference is taken.")
+template("unshare_first",
+         "{where} maps a page that may be shared, and this is a read-only pin: unshare it first, "
+         "so the pin and the process keep seeing the same page.")
 
 
 @words
@@ -484,17 +419,14 @@ def gup_grab(holder, pin, pfn, where, flags, before, after, **_):
     return f"{holder} {kind} page {pfn} ({where}) with {flags}: {counts}."
 
 
-@words
-def gup_repeated(holder, pfn, after, calls, **_):
-    return (f"... {calls} times in all: {holder} holds {calls} references on page {pfn}, "
-            f"refcount now {after}.")
+template("gup_repeated",
+         "... {calls} times in all: {holder} holds {calls} references on page {pfn}, refcount now "
+         "{after}.")
 
 
 # -- devices, DMA and pipes (devices.py) -------------------------------------------
 
-@words
-def holds_nothing(holder, **_):
-    return f"{holder} holds no pages."
+template("holds_nothing", "{holder} holds no pages.")
 
 
 @words
@@ -506,20 +438,12 @@ def let_go(holder, pfns, refs, freed, **_):
     return text
 
 
-@words
-def iommu_refuses(holder, **_):
-    return f"{holder} took its pages without FOLL_WRITE; the IOMMU refuses the write."
-
-
-@words
-def dma_wrote(holder, value, pfn, task, vma, index, **_):
-    return (f"{holder} writes {value} into page {pfn} by DMA, past every page table; {task} "
-            f"{vma}[{index}] maps that page, so {task} sees it.")
-
-
-@words
-def dma_read(holder, pfn, data, **_):
-    return f"{holder} reads page {pfn} by DMA: {data}."
+template("iommu_refuses",
+         "{holder} took its pages without FOLL_WRITE; the IOMMU refuses the write.")
+template("dma_wrote",
+         "{holder} writes {value} into page {pfn} by DMA, past every page table; {task} "
+         "{vma}[{index}] maps that page, so {task} sees it.")
+template("dma_read", "{holder} reads page {pfn} by DMA: {data}.")
 
 
 def _gone(task, vma, remapped):
@@ -556,17 +480,8 @@ def dma_read_stale(holder, pfn, task, vma, index, now, **_):
             f"does not see what {task} wrote since.")
 
 
-@words
-def pipe_empty(pipe, **_):
-    return f"Pipe {pipe} is empty."
-
-
-@words
-def pipe_leak(pipe, data, who, pfn, task, **_):
-    return (f"Pipe {pipe} hands out {data!s}, which {who} wrote into page {pfn} after {task} spliced "
-            f"it: {task} reads another process's data (the CVE-2020-29374 leak).")
-
-
-@words
-def pipe_hands_out(pipe, pfn, data, **_):
-    return f"Pipe {pipe} hands out page {pfn}: {data}."
+template("pipe_empty", "Pipe {pipe} is empty.")
+template("pipe_leak",
+         "Pipe {pipe} hands out {data!s}, which {who} wrote into page {pfn} after {task} spliced "
+         "it: {task} reads another process's data (the CVE-2020-29374 leak).")
+template("pipe_hands_out", "Pipe {pipe} hands out page {pfn}: {data}.")

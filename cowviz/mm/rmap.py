@@ -95,7 +95,8 @@ def anon_vma_fork(vma: Vma, pvma: Vma) -> int:
     vma.anon_vma = av
     anon_vma_chain_link(vma, AnonVmaChain(vma, av), av)
     av.parent.num_children += 1
-    k.emit("anon_vma_fork", "anon_vma_child", "anon_vma", (vma_id(vma), anon_vma_id(av), anon_vma_id(av.parent)),
+    k.emit("anon_vma_fork", "anon_vma_child", "anon_vma",
+           (vma_id(vma), anon_vma_id(av), anon_vma_id(av.parent)),
            vma=vma.label(), linked=linked, anon_vma=av.id, parent=av.parent.id)
     return 0
 
