@@ -110,7 +110,7 @@ def test_values_the_model_cannot_write(value, words):
     # ... and the lab with the same words, before anything runs, and its agent never writes past a page.
     cmd = parse_command("write P buf[0] ok")
     import dataclasses
-    bad = dataclasses.replace(cmd, value=value)
+    bad = dataclasses.replace(cmd, args=cmd.args._replace(value=value))
     with pytest.raises(LabLimitError) as e:
         check_limits([parse_command("mmap P buf 1"), bad])
     assert problem in str(e.value)

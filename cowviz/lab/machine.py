@@ -301,70 +301,74 @@ class Machine:
     # -- the commands ----------------------------------------------------------------------
 
     def do(self, cmd) -> Done | Skip:
-        """Carry out one scenario command on the real kernel."""
-        op = cmd.op
-        handler = getattr(self, "do_" + op.replace("-", "_"), None)
-        if handler is None:
-            return Skip(SKIP_REASONS.get(op, f"{op} cannot be done for real"))
-        if getattr(cmd, "task", None) is not None and op != "mmap" and cmd.task not in self.tasks:
-            return Done("ESRCH", f"{cmd.task} does not exist on the real machine")
-        return handler(cmd)
+        """Carry out one scenario command on the real kernel, or say (from the command table) why not."""
+        spec, a = cmd.spec, cmd.args
+        why = spec.lab_skip(a)
+        if why is not None:
+            return Skip(why)
+        if spec.kernel is None:
+            return Skip("an assertion is checked against the observation, not carried out")
+        # A task named for the first time (mmap) is started here; any other must exist.
+        creates = spec.forms[cmd.form][0].kind == "task-or-new"
+        if "task" in a._fields and not creates and a.task not in self.tasks:
+            return Done("ESRCH", f"{a.task} does not exist on the real machine")
+        return getattr(self, "do_" + cmd.op.replace("-", "_"))(a)
 
     def _call(self, task: Task, msg: dict, fds=()) -> str:
         return _reply_result(task.channel.call(msg, fds))
 
-    def do_mmap(self, cmd) -> Done:
-        task = self.tasks.get(cmd.task) or self._spawn(cmd.task)
-        length = cmd.pages * linux.PAGE_SIZE
+    def do_mmap(self, a) -> Done:
+        task = self.tasks.get(a.task) or self._spawn(a.task)
+        length = a.pages * linux.PAGE_SIZE
         while True:
             addr = VMA_BASE + self.next_slot * VMA_SLOT
             self.next_slot += 1
             result = self._call(task, {"op": "mmap", "addr": addr, "length": length,
-                                       "shared": cmd.shared, "writable": cmd.writable})
+                                       "shared": a.shared, "writable": a.writable})
             if result != "EEXIST" or self.next_slot > 4096:
                 break
         if result == "ok":
-            task.space.regions[cmd.vma] = (addr, cmd.pages)
+            task.space.regions[a.vma] = (addr, a.pages)
         return Done(result)
 
-    def _range_op(self, cmd, msg: dict) -> Done:
-        task = self.tasks[cmd.task]
-        region = self._region(task, cmd.vma)
+    def _range_op(self, a, msg: dict) -> Done:
+        task = self.tasks[a.task]
+        region = self._region(task, a.vma)
         if region is None:
-            return Done("ENOMEM", f"{cmd.task} never mapped {cmd.vma} for real")
+            return Done("ENOMEM", f"{a.task} never mapped {a.vma} for real")
         addr, npages = region
         return Done(self._call(task, dict(msg, addr=addr, length=npages * linux.PAGE_SIZE)))
 
-    def do_munmap(self, cmd) -> Done:
-        return self._range_op(cmd, {"op": "munmap"})
+    def do_munmap(self, a) -> Done:
+        return self._range_op(a, {"op": "munmap"})
 
-    def do_mprotect(self, cmd) -> Done:
-        return self._range_op(cmd, {"op": "mprotect", "writable": cmd.writable})
+    def do_mprotect(self, a) -> Done:
+        return self._range_op(a, {"op": "mprotect", "writable": a.writable})
 
-    def do_madvise(self, cmd) -> Done:
-        return self._range_op(cmd, {"op": "madvise", "advice": cmd.advice})
+    def do_madvise(self, a) -> Done:
+        return self._range_op(a, {"op": "madvise", "advice": a.advice})
 
-    def _page_op(self, cmd, msg: dict, fds=()) -> Done | None:
-        task = self.tasks[cmd.task]
-        region = self._region(task, cmd.vma, cmd.index)
+    def _page_op(self, a, msg: dict, fds=()) -> Done | None:
+        task = self.tasks[a.task]
+        region = self._region(task, a.vma, a.index)
         if region is None:
             return None
         return Done(self._call(task, dict(msg, addr=region[0]), fds))
 
-    def do_read(self, cmd) -> Done:
-        done = self._page_op(cmd, {"op": "read"})
+    def do_read(self, a) -> Done:
+        done = self._page_op(a, {"op": "read"})
         return _as_signal(done)
 
-    def do_write(self, cmd) -> Done:
-        done = self._page_op(cmd, {"op": "write", "value": cmd.value})
+    def do_write(self, a) -> Done:
+        done = self._page_op(a, {"op": "write", "value": a.value})
         return _as_signal(done)
 
-    def _clone(self, cmd, op: str):
+    def _clone(self, a, op: str):
         """Ask the parent task to fork or start a thread; returns ((channel, hello), None) or (None, the error)."""
-        parent = self.tasks[cmd.task]
-        channel, theirs = self._new_channel(cmd.child)
+        parent = self.tasks[a.task]
+        channel, theirs = self._new_channel(a.child)
         try:
-            reply = parent.channel.call({"op": op, "child": cmd.child}, [theirs.fileno()])
+            reply = parent.channel.call({"op": op, "child": a.child}, [theirs.fileno()])
         finally:
             theirs.close()
         if "errno" in reply:
@@ -372,25 +376,25 @@ class Machine:
             return None, reply["error"]
         return (channel, channel.expect_hello()), None
 
-    def do_fork(self, cmd) -> Done:
-        made, error = self._clone(cmd, "fork")
+    def do_fork(self, a) -> Done:
+        made, error = self._clone(a, "fork")
         if error:
             return Done(error)
         channel, hello = made
-        space = Space(dict(self.tasks[cmd.task].space.regions), hello["pid"])
-        self.tasks[cmd.child] = Task(cmd.child, channel, space, hello["tid"])
+        space = Space(dict(self.tasks[a.task].space.regions), hello["pid"])
+        self.tasks[a.child] = Task(a.child, channel, space, hello["tid"])
         return Done("ok")
 
-    def do_thread(self, cmd) -> Done:
-        made, error = self._clone(cmd, "thread")
+    def do_thread(self, a) -> Done:
+        made, error = self._clone(a, "thread")
         if error:
             return Done(error)
         channel, hello = made
-        self.tasks[cmd.child] = Task(cmd.child, channel, self.tasks[cmd.task].space, hello["tid"])
+        self.tasks[a.child] = Task(a.child, channel, self.tasks[a.task].space, hello["tid"])
         return Done("ok")
 
-    def do_exit(self, cmd) -> Done:
-        task = self.tasks.pop(cmd.task)
+    def do_exit(self, a) -> Done:
+        task = self.tasks.pop(a.task)
         task.channel.send({"op": "exit"})
         # End of file on the task's socket comes after its exit is complete:
         # the last thread of a process closes its files after the address
@@ -399,13 +403,13 @@ class Machine:
         task.channel.close()
         return Done("ok")
 
-    def do_exec(self, cmd) -> Done:
-        task = self.tasks[cmd.task]
+    def do_exec(self, a) -> Done:
+        task = self.tasks[a.task]
         task.channel.send({"op": "exec"})
         reply = task.channel.recv()
         if reply is None:
-            del self.tasks[cmd.task]
-            raise LabError(f"task {cmd.task} died in exec")
+            del self.tasks[a.task]
+            raise LabError(f"task {a.task} died in exec")
         if "errno" in reply:
             return Done(reply["error"])
         # execve() killed the process's other threads (de_thread()); their
@@ -422,16 +426,13 @@ class Machine:
     def _holder(self, name: str) -> Holder:
         return self.holders.setdefault(name, Holder(name))
 
-    def do_pin(self, cmd) -> Done | Skip:
-        if not cmd.write:
-            return Skip("a read-only pin cannot be taken for real: io_uring fixed buffers always "
-                        "pin with FOLL_WRITE")
+    def do_pin(self, a) -> Done | Skip:
         if not self.io_uring_ok:
             return Skip(self.io_uring_why)
-        task = self.tasks[cmd.task]
-        region = self._region(task, cmd.vma, cmd.index)
+        task = self.tasks[a.task]
+        region = self._region(task, a.vma, a.index)
         if region is None:
-            return Done("EFAULT", f"{cmd.task} never mapped {cmd.vma} for real")
+            return Done("EFAULT", f"{a.task} never mapped {a.vma} for real")
         reply = task.channel.call({"op": "pin", "addr": region[0]})
         if "errno" in reply:
             return Done(reply["error"])
@@ -446,18 +447,18 @@ class Machine:
         finally:
             task.channel.call({"op": "close", "fd": theirs})
         ring = linux.Ring(fd=fd, params=bytes.fromhex(reply["ok"]["params"]))
-        holder = self._holder(cmd.holder)
+        holder = self._holder(a.holder)
         holder.rings.append(ring)
         holder.refs.append(Pin(ring, region[0]))
-        return Done("ok", None if cmd.longterm else "pinned long-term: io_uring has no short-term pin")
+        return Done("ok", None if a.longterm else "pinned long-term: io_uring has no short-term pin")
 
-    def do_gup(self, cmd) -> Done | Skip:
-        task = self.tasks[cmd.task]
-        region = self._region(task, cmd.vma, cmd.index)
+    def do_gup(self, a) -> Done | Skip:
+        task = self.tasks[a.task]
+        region = self._region(task, a.vma, a.index)
         if region is None:
-            return Done("EFAULT", f"{cmd.task} never mapped {cmd.vma} for real")
+            return Done("EFAULT", f"{a.task} never mapped {a.vma} for real")
         note = "FOLL_GET references taken by vmsplice() into a pipe the \"device\" keeps"
-        if cmd.write:
+        if a.write:
             # FOLL_WRITE makes GUP take a write fault first where the PTE is
             # not writable (zero page, shared page); MADV_POPULATE_WRITE is
             # that same fault, without storing anything.
@@ -470,13 +471,13 @@ class Machine:
                             "nothing mapped there")
             note = ("FOLL_GET|FOLL_WRITE done as MADV_POPULATE_WRITE (GUP's write fault) then "
                     "vmsplice() (the reference)")
-        holder = self._holder(cmd.holder)
+        holder = self._holder(a.holder)
         pipe = None
-        for _ in range(cmd.count):
+        for _ in range(a.count):
             # Each command gets pipes of its own, so the holder's references
             # stay in the order they were taken.
             if pipe is None or pipe.count >= pipe.capacity:
-                pipe = self._new_pipe(min(cmd.count, 256))
+                pipe = self._new_pipe(min(a.count, 256))
                 holder.refs.append(pipe)
             result = self._call(task, {"op": "vmsplice", "addr": region[0]}, [pipe.w])
             if result != "ok":
@@ -484,8 +485,8 @@ class Machine:
             pipe.count += 1
         return Done("ok", note)
 
-    def do_unpin(self, cmd) -> Done:
-        holder = self._holder(cmd.holder)
+    def do_unpin(self, a) -> Done:
+        holder = self._holder(a.holder)
         for pin in holder.pins:
             # Synchronous, unlike closing the ring, whose teardown is deferred.
             linux.io_uring_unregister_buffers(pin.ring.fd)
@@ -496,14 +497,14 @@ class Machine:
         holder.refs.clear()
         return Done("ok")
 
-    def do_dma_write(self, cmd) -> Done | Skip:
-        holder = self._holder(cmd.holder)
+    def do_dma_write(self, a) -> Done | Skip:
+        holder = self._holder(a.holder)
         if holder.pipes:
             return Skip("the holder's references are FOLL_GET ones held by a pipe, which cannot "
                         "write into a page")
         if not holder.rings:
             return Skip("the holder holds nothing for real")
-        os.pwrite(self.memfd, encode_value(cmd.value).ljust(linux.PAGE_SIZE, b"\0"), 0)
+        os.pwrite(self.memfd, encode_value(a.value).ljust(linux.PAGE_SIZE, b"\0"), 0)
         # A fixed-buffer read from a file: the kernel copies into the pinned
         # page itself, past every page table, as a device's DMA would.
         # With its buffers unregistered, the request fails with EFAULT.
@@ -514,8 +515,8 @@ class Machine:
                 return Done(errno.errorcode.get(-res, f"errno {-res}"))
         return Done("ok", "IORING_OP_READ_FIXED from a file into the registered buffer")
 
-    def do_dma_read(self, cmd) -> Done | Skip:
-        holder = self._holder(cmd.holder)
+    def do_dma_read(self, a) -> Done | Skip:
+        holder = self._holder(a.holder)
         refs = holder.refs
         if not refs:
             if not holder.rings:
@@ -543,19 +544,19 @@ class Machine:
         r, w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
         return Pipe(r, w, linux.set_pipe_pages(w, max(pages, 16)))
 
-    def do_vmsplice(self, cmd) -> Done:
-        pipe = self.pipes.get(cmd.holder)
+    def do_vmsplice(self, a) -> Done:
+        pipe = self.pipes.get(a.pipe)
         if pipe is None:
-            pipe = self.pipes[cmd.holder] = self._new_pipe(256)
-        done = self._page_op(cmd, {"op": "vmsplice"}, [pipe.w])
+            pipe = self.pipes[a.pipe] = self._new_pipe(256)
+        done = self._page_op(a, {"op": "vmsplice"}, [pipe.w])
         if done is None:
-            return Done("EFAULT", f"{cmd.task} never mapped {cmd.vma} for real")
+            return Done("EFAULT", f"{a.task} never mapped {a.vma} for real")
         if done.result == "ok":
             pipe.count += 1
         return done
 
-    def do_pipe_read(self, cmd) -> Done:
-        pipe = self.pipes.get(cmd.holder)
+    def do_pipe_read(self, a) -> Done:
+        pipe = self.pipes.get(a.pipe)
         if pipe is None:
             return Done("EAGAIN")
         try:
@@ -564,9 +565,6 @@ class Machine:
             return Done("EAGAIN")
         pipe.count -= 1
         return Done(decode_value(data))
-
-    def do_assert(self, cmd) -> Skip:
-        return Skip("an assertion is checked against the observation, not carried out")
 
     # -- observation -----------------------------------------------------------------------
 
@@ -602,12 +600,6 @@ class Machine:
                     raise LabError(f"cannot read /proc/{pid}/pagemap of task {task_name}: "
                                    f"{e.strerror}") from None
         return out
-
-
-SKIP_REASONS = {
-    "fail-alloc": "the kernel's allocator cannot be told to fail on cue from here",
-    "memcg-limit": "the lab does not set up a memory cgroup",
-}
 
 
 def _as_signal(done: Done | None) -> Done:

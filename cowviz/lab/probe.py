@@ -34,9 +34,6 @@ MAX_PINS = 16
 MAX_GUP_REFS = 2048
 MAX_STEPS = 400
 
-# Skipped commands whose effect on the model only shows when an allocation fails.
-DEFERRED = ("fail-alloc", "memcg-limit")
-
 UNOBSERVABLE_ASSERT = {
     "writable": "pagemap does not show whether a PTE is writable",
     "readonly": "pagemap does not show whether a PTE is writable",
@@ -126,25 +123,26 @@ def check_limits(commands) -> None:
         raise LabLimitError(f"the scenario has {len(commands)} steps; the lab runs at most {MAX_STEPS}")
     for n, c in enumerate(commands, 1):
         # What a page cannot hold as the model writes it, refused with the model's own words.
-        problem = value_problem(c.value) if c.value is not None else None
+        problem = value_problem(c.args.value) if "value" in c.args._fields else None
         if problem is not None:
             raise LabLimitError(f"step {n} ({c.text[:60]}): {c.op}: {problem}")
-    pages = sum(c.pages for c in commands if c.op == "mmap")
+    pages = sum(c.spec.maps(c.args) for c in commands if c.spec.maps is not None)
     if pages > MAX_PAGES:
         raise LabLimitError(f"the scenario maps {pages} pages ({pages * 4 // 1024} MiB) in all; the lab "
                             f"maps at most {MAX_PAGES} pages ({MAX_PAGES * 4 // 1024} MiB)")
+    # The tasks it starts: the new tasks of the commands the lab carries out.
     tasks = set()
     for c in commands:
-        if c.op == "mmap":
-            tasks.add(c.task)
-        elif c.op in ("fork", "thread"):
-            tasks.add(c.child)
+        for arg in c.spec.forms[c.form]:
+            if arg.kind == "new-task" or arg.kind == "task-or-new" and c.spec.lab is None:
+                tasks.add(getattr(c.args, arg.key))
     if len(tasks) > MAX_TASKS:
         raise LabLimitError(f"the scenario creates {len(tasks)} tasks; the lab runs at most {MAX_TASKS}")
-    pins = sum(1 for c in commands if c.op == "pin")
+    refs = [c.spec.refs(c.args) for c in commands if c.spec.refs is not None]
+    pins = sum(n for kind, n in refs if kind == "pin")
     if pins > MAX_PINS:
         raise LabLimitError(f"the scenario pins {pins} times; the lab pins at most {MAX_PINS} pages")
-    refs = sum(c.count for c in commands if c.op == "gup") + sum(1 for c in commands if c.op == "vmsplice")
+    refs = sum(n for kind, n in refs if kind == "get")
     if refs > MAX_GUP_REFS:
         raise LabLimitError(f"the scenario takes {refs} page references; the lab takes at most {MAX_GUP_REFS}")
 
@@ -216,7 +214,8 @@ def _replay(machine: Machine, commands, run, report: LabReport, on_row) -> None:
         names.apply(cmd)            # checked before the run started
         model_result = step.result
         try:
-            outcome = Skip("") if cmd.op == "assert" else machine.do(cmd)
+            check = cmd.spec.kernel is None      # an assert: evaluated on the observation
+            outcome = Skip("") if check else machine.do(cmd)
             live = machine.live_tasks()
             groups = groups_of(names, live)
             raw = machine.observe([(g.label, g.task, g.vmas) for g in groups])
@@ -229,20 +228,20 @@ def _replay(machine: Machine, commands, run, report: LabReport, on_row) -> None:
         mview = model_view(step.snapshot, names, model_result, prev_model, report.frames_visible)
         kview = kernel_view(raw, groups, live, machine.zero_pfn, kernel_result, prev_kernel)
         note = outcome.note if isinstance(outcome, Done) else None
-        if cmd.op == "assert":
+        if check:
             mview = dataclasses.replace(mview, result=assert_result(cmd, mview))
             kview = dataclasses.replace(kview, result=assert_result(cmd, kview))
             if kview.result is None:
-                note = f"the assertion itself cannot be checked: {UNOBSERVABLE_ASSERT[cmd.check]}"
+                note = f"the assertion itself cannot be checked: {UNOBSERVABLE_ASSERT[cmd.args.check]}"
         if deferred and tainted is None and any(e.tag == "enomem" for e in step.events):
             tainted = (f"not compared: the model failed an allocation here that step {deferred[0]} "
                        f"({commands[deferred[0] - 1].op}) set up, and the lab could not do that for real")
         differences = ()
-        if isinstance(outcome, Skip) and cmd.op != "assert":
+        if isinstance(outcome, Skip) and not check:
             verdict = SKIPPED
             note = outcome.reason
             if step.snapshot != prev_snap:
-                if cmd.op in DEFERRED:
+                if cmd.spec.lab_later:
                     deferred.append(n)
                 elif tainted is None:
                     tainted = (f"not compared: step {n} ({cmd.text}) was skipped, and it changed "
@@ -268,15 +267,7 @@ def _add(report: LabReport, row: LabRow, on_row) -> None:
 def replayable(commands) -> tuple[bool, str]:
     """Can every command be carried out for real?  (True, "") or (False, why not, for the first that cannot)."""
     for c in commands:
-        why = None
-        if c.op in DEFERRED:
-            why = SKIP_WHY[c.op]
-        elif c.op == "pin" and not c.write:
-            why = "a read-only pin cannot be taken for real"
+        why = c.spec.lab_skip(c.args)
         if why:
             return False, f"'{c.text}': {why}"
     return True, ""
-
-
-SKIP_WHY = {"fail-alloc": "the allocator cannot be made to fail on cue",
-            "memcg-limit": "the lab sets up no memory cgroup"}

@@ -156,15 +156,16 @@ def kernel_view(raw: dict, groups: list[Group], live, zero_pfn: int | None, resu
 
 def assert_result(cmd, view: View) -> str | None:
     """Evaluate an `assert` on a view: "holds", "fails", or None when pagemap cannot show it."""
-    key = f"{_label_of(view, cmd.task)} {cmd.vma}[{cmd.index}]"
-    if cmd.check == "unmapped":
+    c = cmd.args
+    key = f"{_label_of(view, c.task)} {c.vma}[{c.index}]"
+    if c.check == "unmapped":
         return "holds" if not view.pages.get(key, ABSENT).present else "fails"
-    if cmd.check in ("same-page", "different-page") and view.frames_visible:
-        o = cmd.other
+    if c.check in ("same-page", "different-page") and view.frames_visible:
+        o = c.other
         a = view.frame_of(key)
         b = view.frame_of(f"{_label_of(view, o.task)} {o.vma}[{o.index}]")
         same = a is not None and a == b
-        return "holds" if same == (cmd.check == "same-page") else "fails"
+        return "holds" if same == (c.check == "same-page") else "fails"
     return None
 
 

@@ -72,21 +72,20 @@ class Names:
                                f"index {index} is out of range (0-{info.pages - 1})",
                                cmd.col("index" + suffix))
 
-    def _holder(self, cmd: Command, kind: str) -> None:
-        name = cmd.holder
+    def _holder(self, cmd: Command, name: str, kind: str, col: str) -> None:
         have = self.holders.get(name)
         if have is None:
             known = ", ".join(f"{n} ({k})" for n, k in self.holders.items()) or "none yet"
             raise CommandError(f"unknown {'pipe' if kind == 'pipe' else 'holder'} '{name}' "
-                               f"(known: {known})", cmd.col("holder"))
+                               f"(known: {known})", cmd.col(col))
         if have != kind:
-            raise CommandError(_kind_clash(name, have), cmd.col("holder"))
+            raise CommandError(_kind_clash(name, have), cmd.col(col))
 
-    def _claim_holder(self, cmd: Command, kind: str) -> None:
-        have = self.holders.get(cmd.holder)
+    def _claim_holder(self, cmd: Command, name: str, kind: str, col: str) -> None:
+        have = self.holders.get(name)
         if have is not None and have != kind:
-            raise CommandError(_kind_clash(cmd.holder, have), cmd.col("holder"))
-        self.holders[cmd.holder] = kind
+            raise CommandError(_kind_clash(name, have), cmd.col(col))
+        self.holders[name] = kind
 
     def _new_task_name(self, cmd: Command, name: str) -> None:
         if name in self.tasks:
@@ -95,68 +94,70 @@ class Names:
     # -- one command -------------------------------------------------------------------
 
     def apply(self, cmd: Command) -> None:
-        """Check the command's names against what exists, then record what it creates.  Raises CommandError."""
-        op = cmd.op
-        if op == "mmap":
-            mm = self.tasks.get(cmd.task)
-            if mm is None:
-                mm = self.tasks[cmd.task] = self._new_mm()
-            have = self.mms[mm].get(cmd.vma)
-            if have is not None and have.mapped:
-                raise CommandError(f"duplicate VMA name '{cmd.vma}': {cmd.task} already maps one",
-                                   cmd.col("vma"))
-            self.mms[mm][cmd.vma] = VmaName(cmd.pages)
-        elif op == "munmap":
-            self._vma(cmd, cmd.task, cmd.vma, "task", "vma").mapped = False
-        elif op == "mprotect":
-            self._vma(cmd, cmd.task, cmd.vma, "task", "vma")
-        elif op == "madvise":
-            info = self._vma(cmd, cmd.task, cmd.vma, "task", "vma")
-            if cmd.advice in ("dontfork", "dofork"):
-                info.dontfork = cmd.advice == "dontfork"
-        elif op in ("read", "write"):
-            self._page(cmd, cmd.task, cmd.vma, cmd.index)
-        elif op == "fork":
-            mm = self._task(cmd, cmd.task, "task")
-            self._new_task_name(cmd, cmd.child)
-            vmas = {n: VmaName(v.pages, v.mapped and not v.dontfork, v.dontfork)
-                    for n, v in self.mms[mm].items()}
-            self.tasks[cmd.child] = self._new_mm(vmas)
-        elif op == "thread":
-            mm = self._task(cmd, cmd.task, "task")
-            self._new_task_name(cmd, cmd.child)
-            self.tasks[cmd.child] = mm
-        elif op == "exit":
-            self._task(cmd, cmd.task, "task")
-            del self.tasks[cmd.task]
-        elif op == "exec":
-            mm = self._task(cmd, cmd.task, "task")
-            for other in [t for t, m in self.tasks.items() if m == mm and t != cmd.task]:
-                del self.tasks[other]
-            self.tasks[cmd.task] = self._new_mm({n: VmaName(v.pages, False) for n, v in self.mms[mm].items()})
-        elif op in ("gup", "pin"):
-            self._page(cmd, cmd.task, cmd.vma, cmd.index)
-            self._claim_holder(cmd, "device")
-        elif op == "vmsplice":
-            self._page(cmd, cmd.task, cmd.vma, cmd.index)
-            self._claim_holder(cmd, "pipe")
-        elif op in ("unpin", "dma-write", "dma-read"):
-            self._holder(cmd, "device")
-        elif op == "pipe-read":
-            self._holder(cmd, "pipe")
-        elif op == "memcg-limit":
-            # Like mmap, a task named for the first time is created here.
-            if cmd.task not in self.tasks:
-                self.tasks[cmd.task] = self._new_mm()
-        elif op == "assert":
-            if cmd.vma is None:                      # has-pinned: a task's mm
-                self._task(cmd, cmd.task, "task")
-            elif cmd.index is None:                  # anon-vma of a VMA
-                self._vma(cmd, cmd.task, cmd.vma, "task", "vma")
-            else:
-                self._page(cmd, cmd.task, cmd.vma, cmd.index)
-            if cmd.other is not None:
-                self._page(cmd, cmd.other.task, cmd.other.vma, cmd.other.index, "2")
+        """Check the command's names against what exists, then record what it creates.  Raises CommandError.
+
+        Walks the command's form in the table (cowviz/scenario/command.py): each argument's kind
+        says what must exist or what is created; the command's own effect (`Spec.names`: unmap,
+        advise, fork, thread, exit, exec) comes last.
+        """
+        a = cmd.args
+        for arg in cmd.spec.forms[cmd.form]:
+            kind = arg.kind
+            if arg.key == "task2":                   # checked with its page (`other`)
+                continue
+            if kind == "task":
+                self._task(cmd, a.task, "task")
+            elif kind == "task-or-new":
+                # A task named for the first time is created here (mmap, memcg-limit).
+                if a.task not in self.tasks:
+                    self.tasks[a.task] = self._new_mm()
+            elif kind == "new-task":
+                self._new_task_name(cmd, a.child)
+            elif kind == "vma":
+                self._vma(cmd, a.task, a.vma, "task", "vma")
+            elif kind == "new-vma":
+                vmas = self.mms[self.tasks[a.task]]
+                have = vmas.get(a.vma)
+                if have is not None and have.mapped:
+                    raise CommandError(f"duplicate VMA name '{a.vma}': {a.task} already maps one", cmd.col("vma"))
+                vmas[a.vma] = VmaName(a.pages)
+            elif kind == "page" and arg.key == "other":
+                self._page(cmd, a.other.task, a.other.vma, a.other.index, "2")
+            elif kind == "page":
+                self._page(cmd, a.task, a.vma, a.index)
+            elif kind in ("device", "pipe"):
+                if arg.creates:
+                    self._claim_holder(cmd, getattr(a, arg.key), kind, arg.key)
+                else:
+                    self._holder(cmd, getattr(a, arg.key), kind, arg.key)
+        if cmd.spec.names is not None:
+            getattr(self, "_on_" + cmd.spec.names)(a)
+
+    # -- what a command does to the names beyond its arguments ----------------------------
+
+    def _on_unmap(self, a) -> None:
+        self.mms[self.tasks[a.task]][a.vma].mapped = False
+
+    def _on_advise(self, a) -> None:
+        if a.advice in ("dontfork", "dofork"):
+            self.mms[self.tasks[a.task]][a.vma].dontfork = a.advice == "dontfork"
+
+    def _on_fork(self, a) -> None:
+        vmas = {n: VmaName(v.pages, v.mapped and not v.dontfork, v.dontfork)
+                for n, v in self.mms[self.tasks[a.task]].items()}
+        self.tasks[a.child] = self._new_mm(vmas)
+
+    def _on_thread(self, a) -> None:
+        self.tasks[a.child] = self.tasks[a.task]
+
+    def _on_exit(self, a) -> None:
+        del self.tasks[a.task]
+
+    def _on_exec(self, a) -> None:
+        mm = self.tasks[a.task]
+        for other in [t for t, m in self.tasks.items() if m == mm and t != a.task]:
+            del self.tasks[other]
+        self.tasks[a.task] = self._new_mm({n: VmaName(v.pages, False) for n, v in self.mms[mm].items()})
 
     # -- for completion in the console ---------------------------------------------
 

@@ -60,77 +60,41 @@ def new_kernel(era_id: str) -> Kernel:
 
 
 def execute(k: Kernel, cmd: Command) -> tuple[Outcome, bool, str | None]:
-    """Carry out one command.  Returns its outcome, whether an assert held, and the assert's message."""
-    op = cmd.op
-    if op == "mmap":
-        return k.mmap(cmd.task, cmd.vma, cmd.pages, cmd.shared, cmd.writable), True, None
-    if op == "munmap":
-        return k.munmap(cmd.task, cmd.vma), True, None
-    if op == "mprotect":
-        return k.mprotect(cmd.task, cmd.vma, cmd.writable), True, None
-    if op == "madvise":
-        return k.madvise(cmd.task, cmd.vma, cmd.advice), True, None
-    if op == "read":
-        return k.access(cmd.task, cmd.vma, cmd.index, False), True, None
-    if op == "write":
-        return k.access(cmd.task, cmd.vma, cmd.index, True, cmd.value), True, None
-    if op == "fork":
-        return k.fork(cmd.task, cmd.child), True, None
-    if op == "thread":
-        return k.thread(cmd.task, cmd.child), True, None
-    if op == "exit":
-        return k.exit(cmd.task), True, None
-    if op == "exec":
-        return k.execve(cmd.task), True, None
-    if op in ("gup", "pin"):
-        return k.gup(cmd.task, cmd.vma, cmd.index, cmd.holder, write=cmd.write, pin=op == "pin",
-                     longterm=cmd.longterm, count=cmd.count), True, None
-    if op == "unpin":
-        return k.unpin(cmd.holder), True, None
-    if op == "dma-write":
-        return k.dma_write(cmd.holder, cmd.value), True, None
-    if op == "dma-read":
-        return k.dma_read(cmd.holder), True, None
-    if op == "vmsplice":
-        return k.vmsplice(cmd.task, cmd.vma, cmd.index, cmd.holder), True, None
-    if op == "pipe-read":
-        return k.pipe_read(cmd.holder), True, None
-    if op == "memcg-limit":
-        return k.memcg_limit(cmd.task, cmd.pages), True, None
-    if op == "fail-alloc":
-        return k.set_fail_alloc(cmd.count), True, None
-    if op == "assert":
-        # An assertion's result is "ok" or "failed", so a scenario can expect
-        # it to fail in some eras: expect: {5.9-rc: failed, 5.9: ok}.
-        held, message = check_assert(k, cmd)
-        return Outcome(output=None if held else "failed"), held, message
-    raise ValueError(f"unknown command {op}")     # pragma: no cover - the parser rejects it
+    """Carry out one command: the one Kernel call its table entry declares.  Returns its outcome,
+    whether an assert held, and the assert's message."""
+    if cmd.spec.call is not None:
+        return cmd.spec.call(k, cmd.args), True, None
+    # An assertion's result is "ok" or "failed", so a scenario can expect
+    # it to fail in some eras: expect: {5.9-rc: failed, 5.9: ok}.
+    held, message = check_assert(k, cmd)
+    return Outcome(output=None if held else "failed"), held, message
 
 
 def check_assert(k: Kernel, cmd: Command) -> tuple[bool, str]:
     """Does the assertion hold now?  Returns (held, a sentence saying what was found)."""
-    if cmd.check in COUNTER_ASSERTS:
+    a = cmd.args
+    if a.check in COUNTER_ASSERTS:
         return check_counter_assert(k, cmd)
-    where = f"{cmd.task} {cmd.vma}[{cmd.index}]"
-    pte = k.lookup_pte(cmd.task, cmd.vma, cmd.index)
-    page = k.page_of(cmd.task, cmd.vma, cmd.index)
+    where = f"{a.task} {a.vma}[{a.index}]"
+    pte = k.lookup_pte(a.task, a.vma, a.index)
+    page = k.page_of(a.task, a.vma, a.index)
     state = _describe(pte, page)
-    if cmd.check in ("same-page", "different-page"):
-        o = cmd.other
+    if a.check in ("same-page", "different-page"):
+        o = a.other
         other = k.page_of(o.task, o.vma, o.index)
         same = page is not None and other is page
         found = f"{where} {state}; {o} {_describe(k.lookup_pte(o.task, o.vma, o.index), other)}"
-        return (same if cmd.check == "same-page" else not same), found
-    if cmd.check == "writable":
+        return (same if a.check == "same-page" else not same), found
+    if a.check == "writable":
         return pte is not None and pte.write, f"{where} {state}"
-    if cmd.check == "readonly":
+    if a.check == "readonly":
         return pte is not None and not pte.write, f"{where} {state}"
-    if cmd.check == "unmapped":
+    if a.check == "unmapped":
         return pte is None, f"{where} {state}"
-    if cmd.check == "pinned":
+    if a.check == "pinned":
         held = page is not None and page.kind != "zero" and page_maybe_dma_pinned(page)
         return held, f"{where} {state}" + (f", refcount {page._refcount}" if page is not None and page.kind != "zero" else "")
-    raise ValueError(cmd.check)                  # pragma: no cover
+    raise ValueError(a.check)                  # pragma: no cover
 
 
 COUNTER_ASSERTS = ("refcount", "mapcount", "pincount", "exclusive", "has-pinned", "anon-vma")
@@ -138,45 +102,46 @@ COUNTER_ASSERTS = ("refcount", "mapcount", "pincount", "exclusive", "has-pinned"
 
 def check_counter_assert(k: Kernel, cmd: Command) -> tuple[bool, str]:
     """The asserts on counters and flags: refcount, mapcount, pincount, exclusive, has-pinned, anon-vma."""
+    a = cmd.args
     era = k.era
-    if cmd.check == "has-pinned":
+    if a.check == "has-pinned":
         if not era.has_pinned_flag:
             return False, (f"era {era.id} has no pinned flag: mm->has_pinned came with 5.9 "
                            f"(008cfe4418b3), MMF_HAS_PINNED with 5.14 (a458b76a4171)")
-        t = k.tasks.get(cmd.task)
+        t = k.tasks.get(a.task)
         if t is None:
-            return False, f"{cmd.task} does not exist (it exited, or its fork failed)"
+            return False, f"{a.task} does not exist (it exited, or its fork failed)"
         have = "yes" if t.mm.has_pinned else "no"
-        return have == cmd.want, f"{cmd.task}'s mm has {era.has_pinned_flag} {'set' if have == 'yes' else 'clear'}"
-    if cmd.check == "anon-vma" and cmd.index is None:
-        _, v = k.find(cmd.task, cmd.vma)
+        return have == a.want, f"{a.task}'s mm has {era.has_pinned_flag} {'set' if have == 'yes' else 'clear'}"
+    if a.check == "anon-vma" and a.index is None:
+        _, v = k.find(a.task, a.vma)
         if v is None:
-            return False, f"{cmd.task} maps no {cmd.vma}"
+            return False, f"{a.task} maps no {a.vma}"
         have = str(v.anon_vma.id) if v.anon_vma is not None else "none"
-        return have == cmd.want, f"{v.label()} has {'anon_vma ' + have if v.anon_vma else 'no anon_vma'}"
-    where = f"{cmd.task} {cmd.vma}[{cmd.index}]"
-    pte = k.lookup_pte(cmd.task, cmd.vma, cmd.index)
-    page = k.page_of(cmd.task, cmd.vma, cmd.index)
+        return have == a.want, f"{v.label()} has {'anon_vma ' + have if v.anon_vma else 'no anon_vma'}"
+    where = f"{a.task} {a.vma}[{a.index}]"
+    pte = k.lookup_pte(a.task, a.vma, a.index)
+    page = k.page_of(a.task, a.vma, a.index)
     if page is None:
         return False, f"{where} maps nothing"
     if page.kind == "zero":
         return False, f"{where} maps the zero page, whose counters the model does not keep"
-    if cmd.check == "exclusive" and not era.tracks_anon_exclusive:
+    if a.check == "exclusive" and not era.tracks_anon_exclusive:
         return False, (f"era {era.id} has no PG_anon_exclusive: it came with 5.19 (6c287605fd56)")
-    if cmd.check == "refcount":
+    if a.check == "refcount":
         have = str(page_count(page))
-    elif cmd.check == "mapcount":
+    elif a.check == "mapcount":
         have = str(page_mapcount(page))
-    elif cmd.check == "pincount":
+    elif a.check == "pincount":
         have = str(sum(1 for h in k.holders.values() for r in h.refs
                        if r.page is page and r.flags & FOLL_PIN))
-    elif cmd.check == "exclusive":
+    elif a.check == "exclusive":
         have = "yes" if PageAnonExclusive(page) else "no"
     else:                                        # anon-vma of a page: page->mapping
         have = str(page.mapping.id) if PageAnon(page) else "none"
     words = {"refcount": "refcount", "mapcount": "mapcount", "pincount": "FOLL_PIN pins held",
-             "exclusive": "PG_anon_exclusive", "anon-vma": "anon_vma (page->mapping)"}[cmd.check]
-    return have == cmd.want, f"{where} maps page {page.pfn}: {words} {have}"
+             "exclusive": "PG_anon_exclusive", "anon-vma": "anon_vma (page->mapping)"}[a.check]
+    return have == a.want, f"{where} maps page {page.pfn}: {words} {have}"
 
 
 def _describe(pte, page) -> str:

@@ -22,7 +22,7 @@ from ..eras import resolve
 from ..limits import MAX_LINE
 from ..mm import InvariantError
 from ..scenario import Names, ScenarioError, parse_console_line
-from ..scenario.command import COMMANDS, COUNT, GRAMMAR, USAGE, tokenize
+from ..scenario.command import COUNT, GRAMMAR, OPS, USAGE, tokenize
 from ..scenario.runner import LiveRun, Run
 from .library import WebError, check_era
 
@@ -124,20 +124,21 @@ class Sandbox:
         def refuse(col_key: str, message: str):
             raise WebError(f"console:1:{cmd.col(col_key)}: sandbox limit: {message}")
 
-        if cmd.op == "mmap" and cmd.pages > lim["pages"]:
+        spec, a = cmd.spec, cmd.args
+        if spec.maps is not None and spec.maps(a) > lim["pages"]:
             refuse("pages", f"a VMA has at most {lim['pages']} pages here, so the diagram stays readable")
         if len(names.tasks) > lim["tasks"]:
-            refuse("child" if cmd.op in ("fork", "thread") else "task",
+            refuse("child" if "child" in a._fields else "task",
                    f"at most {lim['tasks']} tasks; exit one first")
         for mm in set(names.tasks.values()):
             if sum(v.mapped for v in names.mms[mm].values()) > lim["vmas"]:
                 refuse("vma", f"at most {lim['vmas']} VMAs per process; munmap one first")
-        if cmd.op == "gup" and cmd.count > lim["count"]:
+        if "count" in a._fields and a.count > lim["count"]:
             refuse("count", f"at most x{lim['count']} references in one gup")
-        if cmd.op in ("gup", "pin", "vmsplice"):
+        if spec.refs is not None:
             held = sum(len(h.refs) for h in self.live.kernel.holders.values())
-            if held + (cmd.count if cmd.op == "gup" else 1) > lim["refs"]:
-                refuse("count" if cmd.op == "gup" and "count" in cmd.cols else "task",
+            if held + spec.refs(a)[1] > lim["refs"]:
+                refuse("count" if "count" in cmd.cols else "task",
                        f"at most {lim['refs']} page references held at once ({held} now); unpin or pipe-read first")
 
     def undo(self) -> str:
@@ -234,7 +235,7 @@ def complete_line(text: str, names: Names) -> dict:
     if "#" in text:
         return {"start": start, "candidates": [], "usage": None}
     if not before:
-        return {"start": start, "candidates": [c for c in COMMANDS if c.startswith(word)],
+        return {"start": start, "candidates": [c for c in OPS if c.startswith(word)],
                 "usage": USAGE.get(word)}
     op = before[0]
     options = _next_words(op, before[1:], names)

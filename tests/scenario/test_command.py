@@ -26,18 +26,18 @@ from cowviz.scenario import CommandError, PageRef, parse_command
     ("unpin nic", dict(op="unpin", holder="nic")),
     ("dma-write nic C", dict(op="dma-write", holder="nic", value="C")),
     ("dma-read nic", dict(op="dma-read", holder="nic")),
-    ("vmsplice C buf[0] pipe", dict(op="vmsplice", holder="pipe", index=0)),
-    ("pipe-read pipe", dict(op="pipe-read", holder="pipe")),
-    ("memcg-limit P 3", dict(op="memcg-limit", pages=3)),
-    ("fail-alloc", dict(op="fail-alloc", count=1)),
-    ("fail-alloc 2", dict(count=2)),
+    ("vmsplice C buf[0] pipe", dict(op="vmsplice", pipe="pipe", index=0)),
+    ("pipe-read pipe", dict(op="pipe-read", pipe="pipe")),
+    ("memcg-limit P 3", dict(op="memcg-limit", limit=3)),
+    ("fail-alloc", dict(op="fail-alloc", n=1)),
+    ("fail-alloc 2", dict(n=2)),
     ("assert same-page P buf[0] C buf[1]", dict(check="same-page", other=PageRef("C", "buf", 1))),
     ("assert pinned P buf[0]   # a comment", dict(check="pinned", index=0)),
 ])
 def test_every_command_parses(line, fields):
     cmd = parse_command(line)
     for key, value in fields.items():
-        assert getattr(cmd, key) == value, key
+        assert (cmd.op if key == "op" else getattr(cmd.args, key)) == value, key
 
 
 def test_blank_and_comment_lines_are_nothing():
