@@ -26,7 +26,7 @@ import yaml
 
 from .. import limits
 from ..eras import DEFAULT_ERA_IDS, ERA_IDS, resolve
-from .command import GRAMMAR, PAGE_REF, Assert, Command, CommandError, PageRef, parse_command, tokenize
+from .command import PAGE_REF, Command, CommandError, PageRef, parse_command, tokenize
 from .names import Names
 from .detail import read_shows
 from .narration import read_say
@@ -385,8 +385,7 @@ class _Reader:
                 raise self.error(of_node, "of: expected TASK VMA[I], e.g. P buf[0]")
             ref = PageRef(words[0], m.group(1), int(m.group(2)))
             try:
-                names.apply(Command("assert", "", Assert("unmapped", ref.task, ref.vma, ref.index),
-                                    form=next(i for i, f in enumerate(GRAMMAR["assert"]) if "unmapped" in f[0].words)))
+                names.page_ref(ref)
             except CommandError as e:
                 if ref.task in self.tainted or ref.vma in self.tainted:
                     raise _Consequence(self.path, 1, 1, e.message) from None

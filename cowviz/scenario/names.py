@@ -159,6 +159,10 @@ class Names:
             del self.tasks[other]
         self.tasks[a.task] = self._new_mm({n: VmaName(v.pages, False) for n, v in self.mms[mm].items()})
 
+    def page_ref(self, ref) -> None:
+        """Check that TASK VMA[I] names a page (a pick question's `of`).  Raises CommandError."""
+        self._page(_NOWHERE, ref.task, ref.vma, ref.index)
+
     # -- for completion in the console ---------------------------------------------
 
     def task_names(self) -> list[str]:
@@ -170,6 +174,17 @@ class Names:
 
     def holder_names(self, kind: str | None = None) -> list[str]:
         return [n for n, k in self.holders.items() if kind is None or k == kind]
+
+
+class _Nowhere:
+    """Columns of a name that is not on a command line: the message alone says what."""
+
+    @staticmethod
+    def col(what: str) -> int:
+        return 1
+
+
+_NOWHERE = _Nowhere()
 
 
 def _kind_clash(name: str, have: str) -> str:
