@@ -180,3 +180,46 @@ def test_every_flag_word_sets_a_field_of_the_commands_that_take_it():
                     for w in arg.words:
                         field = "count" if w == "xN" else FLAGS[w][0]
                         assert field in spec.args._fields, (spec.op, w)
+
+
+def test_the_editor_completes_each_line_from_the_grammar_in_its_boot_data(tmp_path):
+    """The scenario editor's completer (static/js/edit-complete.js) has no vocabulary of its own:
+    given the table's grammar as boot data, it offers each word of every generated line."""
+    import json
+    import shutil
+    import subprocess
+    from cowviz.scenario.command import grammar_json
+    node = shutil.which("node")
+    if node is None:                                   # pragma: no cover - setup.sh installs node
+        pytest.skip("node is not installed")
+    queries = []
+    for op, form, line in CASES:
+        cmd = parse_command(line)
+        words = line.split()
+        for i in range(len(words)):
+            kind = None if i == 0 else _kind_at(cmd, i - 1)
+            if kind in (None, "task", "task-or-new", "vma", "page", "word", "flags", "device", "pipe"):
+                queries.append((line, " ".join(words[:i]) + (" " if i else ""), words[i]))
+    script = tmp_path / "complete.mjs"
+    module = "file://" + os.path.abspath(os.path.join(ROOT, "static", "js", "edit-complete.js"))
+    script.write_text(
+        f"import {{ completeAt }} from {json.dumps(module)};\n"
+        f"const boot = {{ grammar: {json.dumps(grammar_json())}, all_eras: [], aliases: {{}}, keys: {{}} }};\n"
+        f"const setup = {json.dumps(['steps:'] + [f'  - do: {s}' for s in SETUP])};\n"
+        f"const queries = {json.dumps(queries)};\n"
+        "const out = queries.map(([line, typed, want]) => {\n"
+        "  const lines = [...setup, `  - do: ${typed}`];\n"
+        "  const starts = []; let at = 0;\n"
+        "  for (const l of lines) { starts.push(at); at += l.length + 1; }\n"
+        "  const doc = { lines: lines.length, line: (n) => ({ text: lines[n - 1] }),\n"
+        "    lineAt: (pos) => { const n = starts.filter((s) => s <= pos).length;\n"
+        "      return { text: lines[n - 1], from: starts[n - 1], number: n }; } };\n"
+        "  const pos = starts[lines.length - 1] + lines[lines.length - 1].length;\n"
+        "  const r = completeAt({ state: { doc }, pos, explicit: true }, boot);\n"
+        "  return r ? r.options.map((o) => o.label) : [];\n"
+        "});\n"
+        "console.log(JSON.stringify(out));\n")
+    got = json.loads(subprocess.run([node, str(script)], capture_output=True, text=True, check=True).stdout)
+    assert len(got) == len(queries) > 90
+    missing = [(line, typed, want) for (line, typed, want), offered in zip(queries, got) if want not in offered]
+    assert not missing, missing
