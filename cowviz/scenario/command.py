@@ -1,33 +1,13 @@
 """The command language: one line, one command.  Its syntax is a contract (docs/commands.md).
 
-    mmap TASK VMA PAGES [private|shared] [rw|ro]
-    munmap TASK VMA
-    mprotect TASK VMA rw|ro
-    madvise TASK VMA dontfork|dofork|wipeonfork|keeponfork
-    read TASK VMA[I]
-    write TASK VMA[I] VALUE
-    fork PARENT CHILD
-    thread TASK NEWTASK
-    exit TASK
-    exec TASK
-    gup TASK VMA[I] as HOLDER [write] [xN]
-    pin TASK VMA[I] as HOLDER [write] [longterm]
-    unpin HOLDER
-    dma-write HOLDER VALUE
-    dma-read HOLDER
-    vmsplice TASK VMA[I] PIPE
-    pipe-read PIPE
-    memcg-limit TASK PAGES
-    fail-alloc [N]
-    assert same-page|different-page TASK VMA[I] TASK2 VMA2[J]
-    assert writable|readonly|unmapped|pinned TASK VMA[I]
-    assert refcount|mapcount|pincount TASK VMA[I] N
-    assert exclusive TASK VMA[I] yes|no
-    assert has-pinned TASK yes|no
-    assert anon-vma TASK VMA|VMA[I] N|none
+    mmap P buf 4                     fork P C
+    write P buf[0] A                 pin P buf[0] as nic write longterm
+    assert same-page P buf[0] C buf[0]
 
-`#` starts a comment.  Parsing knows nothing about which names exist; that
-is names.py's job.  Errors carry the 1-based column of the offending word.
+The usage line of every command is made from the table below (USAGE; docs/commands.md lists the
+same lines, and a test holds the two together).  `#` starts a comment.  Parsing knows nothing
+about which names exist; that is names.py's job.  Errors carry the 1-based column of the
+offending word.
 
 Each command is declared once, in COMMANDS below: its grammar (typed arguments), its typed
 argument record, the one Kernel call it makes, what it does to the names beyond what its
