@@ -13,7 +13,9 @@ lecturer started the server would.  Then, all on loopback:
 3. fast:    for --fast-seconds every client steps through its walkthrough as fast as it can
    (the next `step` goes out as soon as the previous one is acknowledged).  "cpu ms" is the
    server's CPU time per step in this phase: unlike latencies, it hardly depends on the load
-   other programs put on the machine.
+   other programs put on the machine; "cli ms" is the benchmark's own clients' CPU time per step
+   (they share the machine's cores with the server).  "load" is the 1-minute load average when
+   that N started.
 4. human:   for --human-seconds every client steps at a human pace: one `step` every 1.5-4.5 s
    (uniformly at random, 3 s on average).
 
@@ -42,6 +44,7 @@ import multiprocessing as mp
 import os
 import random
 import json
+import resource
 import socket
 import subprocess
 import sys
@@ -248,6 +251,7 @@ async def _worker(conn, port: int, specs: list) -> None:
             await asyncio.sleep(max(0.0, start - time.monotonic()))
             deadline = time.monotonic() + seconds
             times, errors = [], []
+            cpu0 = _cpu_seconds()
 
             async def stepper(c, k):
                 rnd = random.Random(k)
@@ -269,13 +273,19 @@ async def _worker(conn, port: int, specs: list) -> None:
                     if pace:
                         await asyncio.sleep(rnd.uniform(*pace))
             await asyncio.gather(*(stepper(c, k) for k, c in enumerate(clients)))
-            conn.send({"times": times, "errors": errors})
+            conn.send({"times": times, "errors": errors, "cpu": [_cpu_seconds() - cpu0]})
         elif cmd == "close":
             for c in clients:
                 c.close()
             await asyncio.sleep(0.2)
             conn.send({})
             return
+
+
+def _cpu_seconds() -> float:
+    """CPU time (user + system) this process has used."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def worker_main(conn, port, specs):
@@ -393,7 +403,7 @@ def walkthroughs(scenarios: str) -> list:
 
 def run_n(n: int, args, pairs: list, shared=None) -> dict:
     server = shared or Server(args.app_dir, args.extra, args.scenarios)
-    row = {"n": n}
+    row = {"n": n, "load": os.getloadavg()[0]}
     try:
         row["warm_s"] = server.wait_warm() if shared is None or not server.ready.is_set() else None
         server.peak_threads = server.peak_rss = 0
@@ -412,7 +422,7 @@ def run_n(n: int, args, pairs: list, shared=None) -> dict:
         def phase(cmd, arg, timeout):
             for a in pipes:
                 a.send((cmd, arg))
-            out = {"times": [], "errors": [], "refused": []}
+            out = {"times": [], "errors": [], "refused": [], "cpu": []}
             deadline = time.monotonic() + timeout
             for a in pipes:
                 if not a.poll(max(0.1, deadline - time.monotonic())):
@@ -433,6 +443,7 @@ def run_n(n: int, args, pairs: list, shared=None) -> dict:
             cpu0 = server.cpu()
             f = phase("fast", (time.monotonic() + 0.5, args.fast_seconds, None), args.fast_seconds + 60)
             row["fast_cpu"] = (server.cpu() - cpu0) * 1000 / max(1, len(f["times"]))
+            row["fast_client_cpu"] = sum(f["cpu"]) * 1000 / max(1, len(f["times"]))
             row.update(fast_p50=pct(f["times"], 50), fast_p95=pct(f["times"], 95), fast_p99=pct(f["times"], 99),
                        fast_rate=len(f["times"]) / args.fast_seconds)
             row["errors"] += f["errors"]
@@ -465,8 +476,8 @@ def fmt(v, width=6, digits=0):
 def print_table(rows, title):
     print(title)
     print(f"{'N':>5} {'warm s':>6} {'conn':>5} {'refus':>5} {'c p95':>6} | {'open p50':>8} {'p95':>6} {'max':>6} | "
-          f"{'fast p50':>8} {'p95':>6} {'p99':>6} {'req/s':>6} {'cpu ms':>6} | {'human p50':>9} {'p95':>6} {'p99':>6} | "
-          f"{'thr':>5} {'RSS MB':>6} errors")
+          f"{'fast p50':>8} {'p95':>6} {'p99':>6} {'req/s':>6} {'cpu ms':>6} {'cli ms':>6} | {'human p50':>9} {'p95':>6} {'p99':>6} | "
+          f"{'thr':>5} {'RSS MB':>6} {'load':>5} errors")
     for r in rows:
         errs = r.get("errors", [])
         note = f"{len(errs)} ({errs[0]})" if errs else "0"
@@ -477,9 +488,9 @@ def print_table(rows, title):
         print(f"{r['n']:5d} {fmt(r.get('warm_s'), 6, 1)} {r.get('connected', 0):5d} {r.get('refused', 0):5d} "
               f"{fmt(r.get('connect_p95'))} | {fmt(r.get('open_p50'), 8)} {fmt(r.get('open_p95'))} "
               f"{fmt(r.get('open_max'))} | {fmt(r.get('fast_p50'), 8, 1)} {fmt(r.get('fast_p95'), 6, 1)} "
-              f"{fmt(r.get('fast_p99'), 6, 1)} {fmt(r.get('fast_rate'))} {fmt(r.get('fast_cpu'), 6, 2)} | {fmt(r.get('human_p50'), 9, 1)} "
+              f"{fmt(r.get('fast_p99'), 6, 1)} {fmt(r.get('fast_rate'))} {fmt(r.get('fast_cpu'), 6, 2)} {fmt(r.get('fast_client_cpu'), 6, 2)} | {fmt(r.get('human_p50'), 9, 1)} "
               f"{fmt(r.get('human_p95'), 6, 1)} {fmt(r.get('human_p99'), 6, 1)} | {r.get('threads', 0):5d} "
-              f"{r.get('rss', 0):6d} {note}", flush=True)
+              f"{r.get('rss', 0):6d} {fmt(r.get('load'), 5, 2)} {note}", flush=True)
 
 
 # -- the storm pass -----------------------------------------------------------------------------

@@ -9,7 +9,11 @@
    to the end of the step's animation (the page marks it), at 1x speed and with reduced motion
    (which leaves the round trip plus drawing).
 
-    .venv/bin/python bench/bench_web.py [--repeat N] [--browser-scenarios K] [--no-browser]
+    .venv/bin/python bench/bench_web.py [--repeat N] [--browser-scenarios K | --browser-names A,B]
+        [--no-browser] [--no-server-pass]
+
+The browser pass skips every question on screen after each step (a comparison of two eras, as 05
+opens, asks in both panes), and gives up on a step not shown within 30 s with a message.
 """
 from __future__ import annotations
 
@@ -75,6 +79,7 @@ def browser_steps(url, names, reduced):
         context = browser.new_context(viewport={"width": 1600, "height": 900},
                                       reduced_motion="reduce" if reduced else "no-preference")
         page = context.new_page()
+        skipped = 0
         for name in names:
             page.goto(f"{url}/play/{name}")
             page.wait_for_selector("body[data-step='0']")
@@ -82,31 +87,50 @@ def browser_steps(url, names, reduced):
             for step in range(1, total + 1):
                 # Time from the click to the page marking the step shown, which it does once
                 # every animation of the morph has finished.  Questions are skipped (revealed).
-                ms = page.evaluate("""(step) => new Promise((resolve) => {
+                # (Bounded: a step that is never marked shown is reported, not waited for forever.)
+                ms = page.evaluate("""([step, limit]) => new Promise((resolve, reject) => {
                     const t0 = performance.now();
+                    const timer = setTimeout(() => { obs.disconnect(); reject(new Error(
+                      `step ${step} was not shown within ${limit} ms (body data-step=${document.body.dataset.step})`)); }, limit);
                     const obs = new MutationObserver(() => {
-                      if (document.body.dataset.step === String(step)) { obs.disconnect(); resolve(performance.now() - t0); }
+                      if (document.body.dataset.step === String(step)) {
+                        obs.disconnect(); clearTimeout(timer); resolve(performance.now() - t0);
+                      }
                     });
                     obs.observe(document.body, { attributes: true, attributeFilter: ["data-step"] });
                     document.getElementById("next").click();
-                  })""", step)
+                  })""", [step, STEP_LIMIT_MS])
                 out.append(ms)
-                # Every pane may hold a question (a comparison of two eras asks in both): skip each.
-                while True:
-                    pending = page.locator(".ask:not(.revealed) .skip").count()
-                    if not pending:
-                        break
-                    page.locator(".ask:not(.revealed) .skip").first.click()
-                    page.wait_for_function(
-                        "(n) => document.querySelectorAll('.ask:not(.revealed) .skip').length < n", arg=pending)
+                skipped += skip_questions(page)
         browser.close()
-    return out
+    return out, skipped
+
+
+STEP_LIMIT_MS = 30_000
+
+
+def skip_questions(page) -> int:
+    """Skip (reveal) every question on screen: a comparison of two eras asks in each of its panes, and
+    each skip is answered by the server before the next shows.  Returns how many were skipped."""
+    done = 0
+    for _ in range(8):                                   # at most a few panes; never an endless loop
+        pending = page.locator(".ask:not(.revealed) .skip:visible")
+        n = pending.count()
+        if not n:
+            return done
+        pending.first.click()
+        page.wait_for_function(
+            "(n) => document.querySelectorAll('.ask:not(.revealed) .skip').length < n", arg=n, timeout=STEP_LIMIT_MS)
+        done += 1
+    raise RuntimeError("questions kept appearing after 8 skips")
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5, help="times each step is requested (default 5)")
     ap.add_argument("--browser-scenarios", type=int, default=3, help="walkthroughs clicked through in the browser")
+    ap.add_argument("--browser-names", help="comma-separated walkthroughs to click through instead (e.g. 05-vmsplice-leak)")
+    ap.add_argument("--no-server-pass", action="store_true", help="only the browser pass")
     ap.add_argument("--no-browser", action="store_true")
     args = ap.parse_args(argv)
     folder = os.path.join(ROOT, "scenarios")
@@ -116,25 +140,27 @@ def main(argv=None):
         return 1
     proc, url = start_server(folder)
     try:
-        rows, everything = server_round_trips(url, names, args.repeat)
-        print(f"Server round trip: `step` request -> acknowledgement with the step's pane "
-              f"(python-socketio over websocket, {args.repeat} passes per step)")
-        print(f"{'scenario':40} {'open ms':>8} {'p50 ms':>7} {'p95 ms':>7} {'pane KB':>8}")
-        for name, opened, p50, p95, size, error in rows:
-            if error:
-                print(f"{name:40} ERROR {error}")
-            else:
-                print(f"{name:40} {opened:8.1f} {p50:7.1f} {p95:7.1f} {size / 1024:8.1f}")
-        print(f"{'ALL STEPS':40} {'':8} {pct(everything, 50):7.1f} {pct(everything, 95):7.1f}"
-              f"   ({len(everything)} requests; target p95 < 100 ms: "
-              f"{'met' if pct(everything, 95) < 100 else 'NOT MET'})")
+        if not args.no_server_pass:
+            rows, everything = server_round_trips(url, names, args.repeat)
+            print(f"Server round trip: `step` request -> acknowledgement with the step's pane "
+                  f"(python-socketio over websocket, {args.repeat} passes per step)")
+            print(f"{'scenario':40} {'open ms':>8} {'p50 ms':>7} {'p95 ms':>7} {'pane KB':>8}")
+            for name, opened, p50, p95, size, error in rows:
+                if error:
+                    print(f"{name:40} ERROR {error}")
+                else:
+                    print(f"{name:40} {opened:8.1f} {p50:7.1f} {p95:7.1f} {size / 1024:8.1f}")
+            print(f"{'ALL STEPS':40} {'':8} {pct(everything, 50):7.1f} {pct(everything, 95):7.1f}"
+                  f"   ({len(everything)} requests; target p95 < 100 ms: "
+                  f"{'met' if pct(everything, 95) < 100 else 'NOT MET'})")
         if not args.no_browser and os.path.exists(CHROMIUM):
-            chosen = names[: args.browser_scenarios]
+            chosen = args.browser_names.split(",") if args.browser_names else names[: args.browser_scenarios]
             for reduced in (False, True):
-                ms = browser_steps(url, chosen, reduced)
+                ms, skipped = browser_steps(url, chosen, reduced)
                 what = "reduced motion (round trip + drawing)" if reduced else "1x speed (includes the animation itself)"
-                print(f"Browser, click Next -> end of animation, {what}, {len(ms)} steps of {', '.join(chosen)}: "
-                      f"p50 {statistics.median(ms):.0f} ms, p95 {pct(ms, 95):.0f} ms, max {max(ms):.0f} ms")
+                print(f"Browser, click Next -> end of animation, {what}, {len(ms)} steps of {', '.join(chosen)} "
+                      f"({skipped} questions skipped): "
+                      f"p50 {statistics.median(ms):.0f} ms, p95 {pct(ms, 95):.0f} ms, max {max(ms):.0f} ms", flush=True)
     finally:
         stop_server(proc)
     return 0

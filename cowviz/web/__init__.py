@@ -42,9 +42,10 @@ def init_app(app, socketio) -> None:
     def make_session():
         return Session(library, frames, limits, lab)
     app.extensions["cowviz"]["warmer"] = Warmer(library, make_session)       # started by app.py main()
-    socketio.on_namespace(CowvizNamespace(NAMESPACE, make_session, app.config.get("COWVIZ_MAX_CLIENTS"),
-                                          rooms))
-    install_ordering(socketio.server)     # one connection's events in order; dropped when it leaves
+    namespace = CowvizNamespace(NAMESPACE, make_session, app.config.get("COWVIZ_MAX_CLIENTS"), rooms)
+    socketio.on_namespace(namespace)
+    # One connection's events in order, dropped when it leaves; a warm `step` answered at once.
+    install_ordering(socketio.server, inline=namespace.answer_at_once)
     # Last, so the Host check and the security headers wrap the Socket.IO handshake too.
     install_security(app)
 

@@ -63,6 +63,7 @@ class Entry:
 DRAFT = "draft:"            # names of drafts: scenario text sent by the editor, kept in memory only
 MAX_DRAFTS = 64
 MAX_DRAFT_BYTES = 256 * 1024
+MAX_KNOWN = 4096            # names remembered as checked (Library.entry); a bound, whatever clients send
 
 
 class Library:
@@ -86,6 +87,7 @@ class Library:
         self._entries: dict[str, Entry] = {}
         self._runs: dict[tuple, Prepared] = {}
         self._drafts: dict[str, Entry] = {}
+        self._known: dict[str, tuple] = {}   # name -> (section, path), for names of files that were there
 
     # -- drafts (the editor) ------------------------------------------------------------------
 
@@ -173,13 +175,18 @@ class Library:
             if have is None:
                 raise WebError("this draft is no longer on the server: edit it again to re-send it")
             return have
-        if not isinstance(name, str) or not NAME.match(name) or ".." in name.split("/"):
-            raise WebError(f"unknown walkthrough {name!r}")
-        section, path = self._path(name)
+        known = self._known.get(name) if type(name) is str else None
+        if known is None:
+            if not isinstance(name, str) or not NAME.match(name) or ".." in name.split("/"):
+                raise WebError(f"unknown walkthrough {name!r}")
+            known = self._path(name)
+        section, path = known
         try:
             mtime = os.stat(path).st_mtime_ns
         except OSError:
             raise WebError(f"unknown walkthrough '{name}' (see the library for the list)") from None
+        if len(self._known) < MAX_KNOWN:
+            self._known[name] = known         # a checked name of a file that exists: no regex, no join next time
         with self._lock:
             have = self._entries.get(name)
             if have is not None and have.mtime == mtime:
@@ -199,7 +206,10 @@ class Library:
 
     def scenario(self, name: str) -> Scenario:
         """The loaded scenario, or WebError saying which file and line is wrong."""
-        entry = self.entry(name)
+        return self._loaded(self.entry(name))
+
+    def _loaded(self, entry: Entry) -> Scenario:
+        name = entry.name
         if entry.scenario is None:
             raise WebError(f"walkthrough '{name}' cannot be opened: {self._display(entry.error)}")
         return entry.scenario
@@ -229,10 +239,18 @@ class Library:
 
     # -- runs -------------------------------------------------------------------------------
 
+    def laid_out(self, name: str, era: str) -> bool:
+        """Whether `name`, as last read, is run and laid out under `era` (nothing left to compute).  Without
+        a look at the disk: a request that then finds the file changed reads and lays it out itself."""
+        with self._lock:
+            entry = self._entries.get(name)
+            have = self._runs.get((name, entry.mtime, era)) if entry is not None else None
+        return have is not None and have.frames is not None
+
     def prepared(self, name: str, era: str) -> "Prepared":
         """The scenario run under `era`, with room for its frames and inspector data (cached).  Raises WebError."""
         entry = self.entry(name)
-        scenario = self.scenario(name)
+        scenario = self._loaded(entry)
         check_era(era)
         if era not in scenario.eras:
             raise WebError(f"walkthrough '{name}' is written for {', '.join(scenario.eras)}, not {era}")

@@ -13,14 +13,28 @@ event still queued when its connection is gone is never run.
 
 This replaces Server._handle_event (python-socketio, pinned in requirements.txt) with a version
 that queues; with async_handlers off (Flask-SocketIO's test client turns it off) it is not used.
+
+The fast lane: an event that can be answered from the shared caches alone (a `step` of a
+walkthrough whose runs are laid out: a few dictionary look-ups and a pre-encoded pane) is answered
+at once, in the receive loop, when nothing of its connection is queued or running: there is no
+long work to cancel and no order to keep.  `inline(sid, namespace, data)` returns its reply, or
+None to queue the event as above.  That skips a task per event and Flask-SocketIO's request
+context (an app context, a request object and URL matching per event), which were most of the
+server's time per step of a class stepping at once.
 """
 from __future__ import annotations
 
 import collections
 import threading
 
+from socketio import packet
 
-def install(server) -> None:
+
+def install(server, inline=None) -> None:
+    """Queue `server`'s events per connection; `inline` is the fast lane (above).  Its replies go out
+    through `server.cowviz_reply(eio_sid, packet)`: the server's own _send_packet unless production mode
+    sets a quicker one (wsgevent.direct_sender)."""
+    server.cowviz_reply = server._send_packet
     original = server._handle_event
     queues: dict = {}
     lock = threading.Lock()
@@ -50,6 +64,18 @@ def install(server) -> None:
     def handle_event(eio_sid, namespace, id, data):
         if not server.async_handlers:
             return original(eio_sid, namespace, id, data)
+        if inline is not None:
+            with lock:
+                idle = eio_sid not in queues
+            ns = namespace or "/"
+            sid = server.manager.sid_from_eio_sid(eio_sid, ns) if idle else None
+            if sid is not None and server.manager.is_connected(sid, ns):
+                reply = inline(sid, ns, data)
+                if reply is not None:
+                    if id is not None:
+                        server.cowviz_reply(eio_sid, server.packet_class(
+                            packet.ACK, namespace=namespace, data=[reply], id=id))
+                    return
         with lock:
             q = queues.get(eio_sid)
             start = q is None

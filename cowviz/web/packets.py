@@ -28,8 +28,9 @@ class TextPacket(Packet):
 # acknowledgement's argument list, the reply, the list of panes), so encoding a reply costs about
 # as much as its small parts, not its 8-27 KB of diagram and inspector data.
 
-def _dumps(obj) -> str:
-    return json.dumps(obj, separators=(",", ":"))
+_ENCODER = json.JSONEncoder(separators=(",", ":"))    # json.dumps(obj, separators=...) without a new encoder per call
+_dumps = _ENCODER.encode
+_str = json.encoder.encode_basestring_ascii               # what that encoder does with a str
 
 
 class Pane(dict):
@@ -89,13 +90,20 @@ def cached_pane(prepared, key, build):
 
 def encode(obj, depth: int = 3) -> str:
     """JSON text of `obj` (as json.dumps(obj, separators=(",", ":")) gives), with Panes spliced in."""
-    if type(obj) is Pane or type(obj) is SharedList:
+    t = type(obj)
+    if t is Pane or t is SharedList:
         return obj.json_text()
+    if t is bool:
+        return "true" if obj else "false"
+    if t is int:
+        return int.__repr__(obj)
+    if t is str:
+        return _str(obj)
     if depth:
-        if type(obj) is list:
-            return "[" + ",".join(encode(x, depth - 1) for x in obj) + "]"
-        if type(obj) is dict and all(type(k) is str for k in obj):
-            return "{" + ",".join(_dumps(k) + ":" + encode(v, depth - 1) for k, v in obj.items()) + "}"
+        if t is list:
+            return "[" + ",".join([encode(x, depth - 1) for x in obj]) + "]"
+        if t is dict and all(type(k) is str for k in obj):
+            return "{" + ",".join([_str(k) + ":" + encode(v, depth - 1) for k, v in obj.items()]) + "}"
     return _dumps(obj)
 
 

@@ -1,8 +1,9 @@
 """Production mode: `python app.py --production` serves with gevent instead of the threading dev server.
 
 Flask-SocketIO's deployment notes name gevent's WSGI server as a production-ready server
-(eventlet is deprecated); WebSockets come from simple-websocket, one process, one worker (a
-Socket.IO server needs sticky sessions to be spread over several: docs/deploy.md).  Every
+(eventlet is deprecated); one process, one worker (a Socket.IO server needs sticky sessions to be
+spread over several: docs/deploy.md).  WebSockets are read and written in each connection's own
+green thread (cowviz/web/wsgevent.py) rather than through simple-websocket's extra thread.  Every
 connection is a green thread, not an OS thread, and this module bounds what a client can hold:
 
 - a request line and its headers must arrive within HEADER_TIMEOUT seconds (an idle keep-alive
@@ -124,6 +125,9 @@ def serve(app, host: str, port: int, args, on_listening=None) -> None:
     socketio = app.extensions["socketio"]
     if socketio.server.eio.async_mode != "gevent":
         raise RuntimeError("production mode needs the app made with async_mode gevent (app.py --production)")
+    from .wsgevent import direct_sender, install as install_websocket
+    install_websocket(socketio)                     # WebSockets read in the connection's own green thread
+    socketio.server.cowviz_reply = direct_sender(socketio.server)     # fast-lane replies sent at once
     max_clients = app.config["COWVIZ_MAX_CLIENTS"]
     max_connections = args.max_connections or 2 * max_clients + 50
     _raise_file_limit(max_connections + 100)

@@ -94,6 +94,11 @@ class Session:
             out.append(walkthrough_pane(self.library.prepared(name, era), self.frames, step, held))
         return out
 
+    def warm(self, method: str) -> bool:
+        """Whether `method` is answered from the shared caches alone (a step of laid-out runs): cheap
+        and bounded, so the namespace may answer it as it arrives (cowviz/web/ordered.py)."""
+        return method == "goto" and self.mode == "play" and all(self.library.laid_out(self.name, e) for e in self.eras)
+
     def open(self, data) -> dict:
         """Open a walkthrough at a step under one era or two.  {name, eras?, step?, reveal?}"""
         data = _args(data, "name")

@@ -3,9 +3,10 @@
     Warmer(library, make_session).start()    warms in the background; the server answers at once
 
 Every walkthrough in the library is opened under every era it is written for, and every step is
-shown once, through a Session exactly as a learner's requests go: so the run, its diagram layout
-(Graphviz), its inspector data and its panes are in the caches the requests read (Library,
-Prepared), and the first `open` of a class finds them there.  A request for a walkthrough not
+shown once, through a Session exactly as a learner's requests go, and each reply is encoded as it
+would be sent: so the run, its diagram layout (Graphviz), its inspector data, its panes and their
+JSON text are in the caches the requests read (Library, Prepared, packets.Pane), and the first
+`open` of a class finds them there.  A request for a walkthrough not
 warmed yet does the work itself; two never do the same layout twice (each run has its own layout
 lock, see FrameSource.walkthrough), and layouts of different runs go on at once.  Between steps
 the warmer yields (time.sleep(0)), so requests are served while it works, in threading mode and
@@ -27,6 +28,7 @@ import threading
 import time
 
 from .library import WebError
+from .packets import encode
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +83,12 @@ class Warmer:
         session = self.make_session()
         try:
             reply = session.open({"name": name, "eras": [era], "reveal": True})
+            encode(reply)
             total = len(reply["scenario"]["steps"])
             for step in range(1, total + 1):
                 time.sleep(0)
-                session.goto({"step": step, "reveal": False})     # an ask, held: the state before it
-                session.goto({"step": step, "reveal": True})
+                encode(session.goto({"step": step, "reveal": False}))     # an ask, held: the state before it
+                encode(session.goto({"step": step, "reveal": True}))
         except WebError as e:
             self.errors.append(f"{name} under {era}: {e}")
             return

@@ -86,6 +86,24 @@ def test_the_warmer_runs_and_lays_out_every_walkthrough_before_anyone_asks():
     assert laid_out == [] and CACHE.runs == runs
 
 
+def test_after_warming_every_pane_is_encoded_and_its_text_is_the_plain_encoding():
+    """What the class's requests send is made at start-up, bytes included; and it is what json would send."""
+    import json
+    from cowviz.web.packets import Pane, SharedList
+    library, frames = Library(SCENARIOS), FrameSource()
+    warmer = Warmer(library, lambda: Session(library, frames), freeze=False)
+    warmer.run()
+    count = 0
+    for name, era in warmer.pairs():
+        prepared = library.prepared(name, era)
+        assert all((k, False) in prepared.panes for k in range(len(prepared.run.steps) + 1))   # (step, held)
+        for key, value in prepared.panes.items():
+            assert type(value) in (Pane, SharedList) and value._text is not None, (name, era, key)
+            assert value._text == json.dumps(value, separators=(",", ":"))
+            count += 1
+    assert count > 50
+
+
 def test_after_warming_the_caches_are_frozen_out_of_the_garbage_collector():
     library, frames = Library(SCENARIOS), FrameSource()
     warmer = Warmer(library, lambda: Session(library, frames))
