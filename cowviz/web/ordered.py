@@ -32,9 +32,8 @@ from socketio import packet
 
 def install(server, inline=None) -> None:
     """Queue `server`'s events per connection; `inline` is the fast lane (above).  Its replies go out
-    through `server.cowviz_reply(eio_sid, packet)`: the server's own _send_packet unless production mode
-    sets a quicker one (wsgevent.direct_sender)."""
-    server.cowviz_reply = server._send_packet
+    through the server's own _send_packet, or `server.cowviz_reply(eio_sid, packet)` when production mode
+    sets that quicker one (wsgevent.direct_sender)."""
     original = server._handle_event
     queues: dict = {}
     lock = threading.Lock()
@@ -73,7 +72,8 @@ def install(server, inline=None) -> None:
                 reply = inline(sid, ns, data)
                 if reply is not None:
                     if id is not None:
-                        server.cowviz_reply(eio_sid, server.packet_class(
+                        send = getattr(server, "cowviz_reply", None) or server._send_packet
+                        send(eio_sid, server.packet_class(
                             packet.ACK, namespace=namespace, data=[reply], id=id))
                     return
         with lock:
