@@ -98,6 +98,8 @@ def test_after_warming_every_pane_is_encoded_and_its_text_is_the_plain_encoding(
         prepared = library.prepared(name, era)
         assert all((k, False) in prepared.panes for k in range(len(prepared.run.steps) + 1))   # (step, held)
         for key, value in prepared.panes.items():
+            if key == "pack":                          # a room's pack (packs.py): made when a room asks
+                continue
             assert type(value) in (Pane, SharedList) and value._text is not None, (name, era, key)
             assert value._text == json.dumps(value, separators=(",", ":"))
             count += 1
