@@ -58,6 +58,9 @@ class Arg:
     low: int = 0
     high: int = 0
     to: Callable | None = field(default=None, compare=False)   # a word's typed value (rw -> writable)
+    # Where forms differ in this argument's kind (assert anon-vma: VMA or VMA[I]; N or none): how
+    # an error says the word is missing, and that it fits none of them.
+    either: tuple = ()
 
     @property
     def says(self) -> str:
@@ -221,6 +224,12 @@ _TASK, _VMA, _PAGE = _a("task", "TASK"), _a("vma", "VMA"), _a("page", "VMA[I]")
 _YES_NO = _a("word", "yes|no", "yes", "no", key="want", what="the answer")
 
 
+_AV_VMA = _a("vma", "VMA", either=("VMA or VMA[I]", "assert: expected a VMA name or VMA[I]"))
+_AV_ID = _a("number", "N", key="want", low=0, high=1 << 40, to=str,
+            either=("anon_vma id (a number, or none)", "assert anon-vma: expected an anon_vma id (a number) or 'none'"))
+_AV_NONE = _a("word", "none", "none", key="want")
+
+
 def _check(*words):
     return _a("word", "|".join(words), *words, key="check", what="what to assert")
 
@@ -279,13 +288,10 @@ COMMANDS: dict[str, Spec] = {s.op: s for s in (
         (_check("exclusive"), _TASK, _PAGE, _YES_NO),
         (_check("has-pinned"), _TASK, _YES_NO),
         # anon-vma: of a VMA (vma->anon_vma) or of a page (page->mapping); an id or none.
-        (_check("anon-vma"), _TASK, _a("vma", "VMA", what="a VMA name"),
-         _a("number", "N", key="want", what="an anon_vma id (a number)", low=0, high=1 << 40, to=str)),
-        (_check("anon-vma"), _TASK, _a("vma", "VMA", what="a VMA name"), _a("word", "none", "none", key="want",
-                                                                          what="'none'")),
-        (_check("anon-vma"), _TASK, _PAGE,
-         _a("number", "N", key="want", what="an anon_vma id (a number)", low=0, high=1 << 40, to=str)),
-        (_check("anon-vma"), _TASK, _PAGE, _a("word", "none", "none", key="want", what="'none'"))),
+        (_check("anon-vma"), _TASK, _AV_VMA, _AV_ID),
+        (_check("anon-vma"), _TASK, _AV_VMA, _AV_NONE),
+        (_check("anon-vma"), _TASK, _PAGE, _AV_ID),
+        (_check("anon-vma"), _TASK, _PAGE, _AV_NONE)),
      None),
 )}
 
@@ -456,12 +462,12 @@ class _Parser:
 
     def _alternative(self, args: list) -> Arg:
         """Forms that differ in the kind of one argument (assert anon-vma: VMA or VMA[I], N or none)."""
-        what = " or ".join(a.says for a in args)
-        word, col = self._next(what)
+        missing, unfit = next(a.either for a in args if a.either)
+        word, col = self._next(missing)
         self.pos -= 1
         fit = next((a for a in args if _fits(a, word)), None)
         if fit is None:
-            raise CommandError(f"{self.op}: expected {what}, got '{word}'", col)
+            raise CommandError(f"{unfit}, got '{word}'", col)
         return fit
 
     def _one(self, arg: Arg) -> None:

@@ -61,6 +61,10 @@ def test_blank_and_comment_lines_are_nothing():
     ("exit P C", 8, "unexpected 'C'"),
     ("assert equal P buf[0]", 8, "what to assert must be one of"),
     ("assert same-page P buf[0]", 26, "missing TASK2"),
+    ("assert anon-vma P", 18, "assert: missing VMA or VMA[I]; usage: assert anon-vma TASK VMA N  or"),
+    ("assert anon-vma P buf[x]", 19, "assert: expected a VMA name or VMA[I], got 'buf[x]'"),
+    ("assert anon-vma P buf", 22, "assert: missing anon_vma id (a number, or none); usage"),
+    ("assert anon-vma P buf[0] x", 26, "assert anon-vma: expected an anon_vma id (a number) or 'none', got 'x'"),
 ])
 def test_errors_say_where_and_what(line, col, words):
     with pytest.raises(CommandError) as e:
