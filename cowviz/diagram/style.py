@@ -3,20 +3,36 @@
 Meaning is never carried by colour alone.  PTE state is written (RW/RO/none)
 and drawn (solid/dashed/dotted border); FOLL_PIN and FOLL_GET differ in line
 style, arrowhead and label; a highlight is a thick border, a tint and a
-written badge.  Colours are the Okabe-Ito set (safe for the common kinds of
-colour blindness), darkened for borders and lightened for fills so that a
-washed-out projector still shows black text on pale boxes with dark edges.
+written badge.  A highlight's colours, badge and priority come from the one
+vocabulary of event tags (cowviz/mm/tags.py: Okabe-Ito hues, black text on
+pale fills with dark edges, so a washed-out projector still shows them); the
+player's stylesheet is generated from the same table (cowviz/web/vocab.py).
 Graphviz 2.43 only knows 6-digit hex colours.
 """
 from __future__ import annotations
 
 from html import escape
 
-FONT = "DejaVu Sans Mono,monospace"
-FONT_SIZE = 16
-EDGE_FONT_SIZE = 14
-CHAR_W = 9.9            # points per character of FONT at FONT_SIZE (measured 9.8 with dot 2.43)
-LINE_H = 20.0           # points per label line (a table row of FONT_SIZE text with padding 1)
+from ..mm import tags
+
+# The text metrics, one table for the layout here and the page's renderer (renderer.js and
+# focus.js get it in the boot data, cowviz/web/vocab.py): the font and its sizes (points in the
+# export, CSS px in the player), the width a character is given and the height of a label line.
+TEXT = {
+    "font": "DejaVu Sans Mono",
+    "size": 16,             # node labels
+    "edge_size": 14,        # edge labels
+    "badge_size": 14,       # the badge on a highlighted page or holder
+    "caption_size": 20,     # the export's caption
+    "char": 9.9,            # the layout's width per character at `size` (dot 2.43 measures 9.8)
+    "advance": 9.64,        # the width a browser draws, 0.6025 em: the focus view packs by it
+    "line": 20.0,           # per label line (a table row of `size` text with padding 1)
+}
+FONT = f"{TEXT['font']},monospace"
+FONT_SIZE = TEXT["size"]
+EDGE_FONT_SIZE = TEXT["edge_size"]
+CHAR_W = TEXT["char"]
+LINE_H = TEXT["line"]
 PAD_X = 10.0
 PAD_Y = 6.0
 CELL_LINE_H = 16.0      # points per line inside one VMA table cell (lines joined by <BR/>)
@@ -34,41 +50,17 @@ GREY = "#555555"
 LIGHT = "#f2f2f2"
 WHITE = "#ffffff"
 
-# Most important first: when a node has several tags, the first is drawn.
-TAG_PRIORITY = ("lost_dma", "stale_pin", "leak", "enomem", "signal", "early_copy", "cow_copy",
-                "reuse", "unshare", "pin", "unpin", "get", "put", "wrprotect", "share", "zero_page", "alloc",
-                "free", "unmap", "anon_vma", "flag")
+# The tags' priority, colours and badges: cowviz/mm/tags.py (the one vocabulary of event tags).
+TAG_PRIORITY = tags.PRIORITY
+BADGES = {t.name: t.badge for t in tags.TAG_LIST}
+COPY_TAGS = tags.COPY_TAGS
+COPY_SOURCE = tags.COPY_SOURCE
 
-# tag -> (border, fill): Okabe-Ito vermillion, reddish purple, blue, bluish green, sky blue,
-# orange and yellow, each darkened (border; white badge text on it keeps a contrast of about
-# 4.5:1) and lightened (fill); grey for bookkeeping.
-_RED = ("#c25400", "#fbd9c0")
-_GREY = ("#4d4d4d", "#e4e4e4")
-TAG_COLOURS = {
-    "lost_dma": _RED, "stale_pin": _RED, "leak": _RED, "enomem": _RED, "signal": _RED,
-    "early_copy": ("#b4478f", "#f4d8ea"),
-    "cow_copy": ("#0072b2", "#cce3f2"),
-    "reuse": ("#007f5c", "#c9ede0"),
-    "unshare": ("#1f78b4", "#dcf0fb"),
-    "pin": ("#9e5f00", "#fce9c2"), "unpin": ("#9e5f00", "#fce9c2"),
-    # A FOLL_GET reference is not a pin: grey-brown, so it never reads as the orange of a pin.
-    "get": ("#6b5a45", "#ece4d8"), "put": ("#6b5a45", "#ece4d8"),
-    "wrprotect": ("#857600", "#faf4bf"), "share": ("#857600", "#faf4bf"),
-    "zero_page": _GREY, "alloc": _GREY, "free": _GREY, "unmap": _GREY, "anon_vma": _GREY,
-    "flag": _GREY,
-}
-BADGES = {
-    "lost_dma": "LOST DMA WRITE", "stale_pin": "STALE DMA READ", "leak": "DATA LEAK",
-    "enomem": "ENOMEM", "signal": "SIGNAL", "early_copy": "EARLY COPY", "cow_copy": "COW COPY",
-    "reuse": "REUSED", "unshare": "UNSHARED", "pin": "PIN TAKEN", "unpin": "PIN DROPPED",
-    "get": "GUP REF TAKEN", "put": "GUP REF DROPPED",
-    "wrprotect": "WRITE-PROTECTED", "share": "SHARED", "zero_page": "ZERO PAGE",
-    "alloc": "NEW PAGE", "free": "FREED", "unmap": "UNMAPPED", "anon_vma": "ANON_VMA",
-    "flag": "FLAG CHANGED",
-}
 
-COPY_TAGS = ("cow_copy", "early_copy")
-COPY_SOURCE = "ORIGINAL"
+def _hl_width(tag: str, lesson: str, quiet: str) -> str:
+    # Bookkeeping (grey) is marked more quietly than what the lesson is about.
+    return quiet if tags.is_quiet(tag) else lesson
+
 
 NODE_BASE = {"shape": "box", "style": "filled", "fixedsize": "true", "fontname": FONT,
              "fontsize": str(FONT_SIZE), "penwidth": "1.5", "color": BLACK, "fillcolor": WHITE,
@@ -102,7 +94,7 @@ def _entries(hide=frozenset()) -> tuple:
 
 def _note(hide=frozenset()) -> str:
     return BASIC_NOTE if "pins" in hide else LEGEND_NOTE
-CAPTION_SIZE = 20
+CAPTION_SIZE = TEXT["caption_size"]
 CAPTION_CHARS = 64              # "Linux 5.9-rc — step 16: " and the longest tutorial command
 LEGEND_SPACING = 4              # the legend table's CELLSPACING
 LEGEND_MIN_WIDTH = round((CAPTION_CHARS + 2) * CHAR_W * CAPTION_SIZE / FONT_SIZE)   # room for the caption
@@ -183,7 +175,7 @@ def node_attrs(kind: str, cls: tuple, hl: tuple) -> dict:
             a.update(penwidth="2")
     elif kind == "page":
         if "zero" in cls:
-            a.update(fillcolor="#e6e6e6")
+            a.update(fillcolor="#eeeeee")      # as the player draws the zero page
         elif "shmem" in cls:
             a.update(shape="note")
         if "pinned" in cls:
@@ -195,9 +187,11 @@ def node_attrs(kind: str, cls: tuple, hl: tuple) -> dict:
     elif kind == "memcg":
         a.update(shape="folder", fillcolor=LIGHT)
     if hl:
-        border, fill = TAG_COLOURS.get(hl[0], _GREY)
-        # Bookkeeping (grey) is marked more quietly than what the lesson is about.
-        a.update(color=border, fillcolor=fill, penwidth="3" if border == _GREY[0] else "5")
+        c = tags.colour_of(hl[0])
+        a.update(color=c.stroke, fillcolor=c.fill, penwidth=_hl_width(hl[0], "5", "3"))
+        # Dashed only where a dashed border means nothing else (a PTE's dashes say read-only).
+        if c.dashed and kind in BADGE_KINDS and "dashed" not in a.get("style", ""):
+            a["style"] = f"dashed,{a.get('style', NODE_BASE['style'])}"
     return a
 
 
@@ -220,8 +214,7 @@ def edge_attrs(kind: str, cls: tuple, hl: tuple) -> dict:
     elif kind == "root":
         a.update(color=GREY, penwidth="1.5", arrowsize="0.8", style="dashed")
     if hl:
-        border, _ = TAG_COLOURS.get(hl[0], _GREY)
-        a.update(color=border, penwidth=str(float(a.get("penwidth", "2")) + 2))
+        a.update(color=tags.colour_of(hl[0]).stroke, penwidth=str(float(a.get("penwidth", "2")) + 2))
     return a
 
 
@@ -235,9 +228,9 @@ def label_html(kind: str, lines: tuple, width: float, badge: str | None, hl: tup
         rows.append(f'<TR><TD ALIGN="LEFT">{text}</TD></TR>')
     if kind in BADGE_KINDS:
         if badge:
-            border, _ = TAG_COLOURS.get(hl[0], _GREY)
-            text = f'<FONT COLOR="{WHITE}"><B>▶ {escape(badge)}</B></FONT>'
-            rows.append(f'<TR><TD ALIGN="LEFT" BGCOLOR="{border}">{text}</TD></TR>')
+            c = tags.colour_of(hl[0])
+            text = f'<FONT COLOR="{c.badge_text}"><B>▶ {escape(badge)}</B></FONT>'
+            rows.append(f'<TR><TD ALIGN="LEFT" BGCOLOR="{c.badge}">{text}</TD></TR>')
         else:
             rows.append('<TR><TD> </TD></TR>')
     return (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1" WIDTH="{w}" '
@@ -255,8 +248,8 @@ def cell_attrs(kind: str, cls: tuple, hl: tuple) -> str:
     elif "ro" in cls:
         a.update(STYLE="dashed")
     if hl:
-        border, fill = TAG_COLOURS.get(hl[0], _GREY)
-        a.update(BORDER="3" if border == _GREY[0] else "4", COLOR=border, BGCOLOR=fill)
+        c = tags.colour_of(hl[0])
+        a.update(BORDER=_hl_width(hl[0], "4", "3"), COLOR=c.stroke, BGCOLOR=c.fill)
     return " ".join(f'{k}="{v}"' for k, v in a.items())
 
 
@@ -303,9 +296,9 @@ def legend_html(caption: str | None = None, fit: tuple = (3, 0), hide=frozenset(
         for (sample, border, meaning), (sample_w, text_w) in zip(entries, cells):
             cell = escape(sample)
             if border == "badge":
-                colour = TAG_COLOURS["cow_copy"][0]
-                cell = f'<FONT COLOR="{WHITE}"><B>{cell}</B></FONT>'
-                attrs = f'BORDER="0" BGCOLOR="{colour}"'
+                c = tags.colour_of("cow_copy")
+                cell = f'<FONT COLOR="{c.badge_text}"><B>{cell}</B></FONT>'
+                attrs = f'BORDER="0" BGCOLOR="{c.badge}"'
             elif border:
                 attrs = f'BORDER="2" STYLE="{border}"' if border != "solid" else 'BORDER="2"'
             else:

@@ -12,31 +12,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .. import ids
-
-# What a change was, for highlighting.  Narration does not depend on these.
-TAGS = {
-    "alloc": "a new page was allocated",
-    "zero_page": "the shared zero page was mapped",
-    "wrprotect": "PTEs were write-protected",
-    "share": "a page was shared with the child",
-    "early_copy": "fork copied a maybe-pinned page for the child",
-    "cow_copy": "a write fault copied the page",
-    "reuse": "a write fault reused the page",
-    "unshare": "GUP made the page exclusive before pinning it",
-    "pin": "a FOLL_PIN pin was taken",
-    "unpin": "a pin was dropped",
-    "get": "a FOLL_GET reference was taken (not a pin)",
-    "put": "FOLL_GET references were dropped",
-    "lost_dma": "a device wrote into a page its task no longer maps",
-    "stale_pin": "a device reads a page its task no longer maps",
-    "leak": "a pipe handed out data another process wrote after fork",
-    "enomem": "an allocation or a memcg charge failed",
-    "free": "pages were freed",
-    "anon_vma": "anon_vma structure changed",
-    "unmap": "PTEs were removed",
-    "flag": "a flag changed",
-    "signal": "the access raised a signal",
-}
+# What a change was, for highlighting: the tags and their meanings are declared once, with how
+# every layer shows them, in cowviz/mm/tags.py.  Narration does not depend on them.
+from .tags import TAGS  # noqa: F401  (Event.tag is one of TAGS)
 
 
 class Decision(NamedTuple):

@@ -19,6 +19,7 @@ from .views import bp
 from .warm import Warmer
 from .editor import bp as editor_bp
 from .packs import bp as packs_bp
+from .vocab import bp as vocab_bp
 
 NAMESPACE = "/cowviz"
 
@@ -37,6 +38,7 @@ def init_app(app, socketio) -> None:
     app.register_blueprint(editor_bp)
     app.register_blueprint(rooms_bp)
     app.register_blueprint(packs_bp)
+    app.register_blueprint(vocab_bp)
     limits = app.config["COWVIZ_LIMITS"]
 
     def make_session():

@@ -15,10 +15,11 @@
 // draws (the same JSON shape, docs/diagram.md "Frame JSON", with `fixed: true` for the camera).
 
 import { parseId, vmaOf } from "./ids.js";
+import { EXCLUSIVE_TAGS, PRIORITY, TEXT } from "./vocab.js";
 
-export const FONT = 16;        // world units of the renderer's text (renderer.js LINE is 19)
-const LINE = 19;
-const CHAR = 9.64;             // DejaVu Sans Mono advance at 16 px
+export const FONT = TEXT.size; // world units of the renderer's text; the metrics are the layout's
+const LINE = TEXT.line;
+const CHAR = TEXT.advance;     // the browser's own width: the focus view packs text tightly
 const PAD_X = 22;
 const PAD_Y = 8;
 const GAP_Y = 6;               // between items in a column
@@ -26,9 +27,8 @@ const GAP_BADGE = 14;          // above an item with a badge (it sticks out of t
 const GAP_X = 50;              // between columns: room for the edges
 const MARGIN = 8;
 
-// Highlight tags, most important first (docs/diagram.md, "Classes").
-const RANK = ["lost_dma", "stale_pin", "leak", "enomem", "signal", "early_copy", "cow_copy", "reuse", "unshare",
-  "pin", "unpin", "get", "put", "wrprotect", "share", "zero_page", "alloc", "free", "unmap", "anon_vma", "flag"];
+// Highlight tags, most important first (the vocabulary's priority, vocab.js).
+const RANK = PRIORITY;
 
 function rankOf(n) {
   const tags = n.hl || [];
@@ -100,7 +100,7 @@ function linesFor(n, before) {
     case "page": {
       const cls = ` ${n.cls} `;
       return narrow(pick((i, line) => (cls.includes(" pinned ") && /^refcount/.test(line))
-        || (isPrimary(n) && /^exclusive/.test(line) && (n.hl || []).some((t) => ["reuse", "unshare", "pin"].includes(t)))));
+        || (isPrimary(n) && /^exclusive/.test(line) && (n.hl || []).some((t) => EXCLUSIVE_TAGS.includes(t)))));
     }
     case "mm":
       return narrow(pick((i, line) => / set$/.test(line)));

@@ -1,17 +1,7 @@
 // The words beside the diagram: the step's command and result, its narration (safe HTML from
 // the server's Markdown renderer) and the kernel functions that acted (fn + text).
 import { el, html } from "./dom.js";
-
-const TAG_WORDS = {
-  alloc: "new page", zero_page: "zero page", wrprotect: "write-protect", share: "shared",
-  early_copy: "early copy", cow_copy: "COW copy", reuse: "reuse", unshare: "unshare",
-  pin: "pin (FOLL_PIN)", unpin: "unpin", get: "GUP reference (FOLL_GET)", put: "GUP reference dropped", lost_dma: "lost DMA write", stale_pin: "stale pin", leak: "leak",
-  enomem: "ENOMEM", free: "freed", anon_vma: "anon_vma", unmap: "unmap", flag: "flag", signal: "signal",
-};
-
-export function tagWord(tag) {
-  return TAG_WORDS[tag] || tag;
-}
+import { tagWord } from "./vocab.js";
 
 // Words a page may change: a classroom follower's question is revealed by the presenter.
 export const wording = { held: "outcome hidden until you answer" };

@@ -3,9 +3,10 @@
 // Graphviz layout; here we only draw it.
 import * as anim from "./animations.js";
 import { edgeWords } from "./words.js";
+import { KEY_TAGS, TAGS, TEXT, textWidth } from "./vocab.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-const LINE = 19; // px between label lines: the layout sizes boxes for 16 pt text
+const LINE = TEXT.line; // px between label lines: the layout sizes boxes with the same metrics
 
 function svg(tag, attrs = {}) {
   const node = document.createElementNS(SVG, tag);
@@ -329,7 +330,8 @@ export class Diagram {
     });
     g.append(text);
     if (n.badge) {
-      const bw = n.badge.length * 9.6 + 14;
+      // Sized for label-size text: the focus view draws badges that large (cowviz.css).
+      const bw = textWidth(n.badge.length) + 14;
       const bg = svg("g", { class: "badge", transform: `translate(${n.w - bw + 6} -12)` });
       bg.append(svg("rect", { width: bw, height: 22, rx: 11 }));
       const t = svg("text", { x: bw / 2, y: 16, "text-anchor": "middle" });
@@ -341,7 +343,9 @@ export class Diagram {
 }
 
 // The key: a sample of every line and box style with what it means, drawn with the diagram's own
-// classes so it always matches.  Returned as a standalone <svg> for the page's side panel.
+// classes so it always matches, then a row per tag of the vocabulary (vocab.js): a page highlighted
+// as that tag is (its border, fill and badge colours come from the same /vocab.css), its timeline
+// letter, its badge and, under them, what it means.  A standalone <svg> for the page's side panel.
 export function keySvg() {
   const rows = [
     ["edge", "map", "PTE → page, writable"],
@@ -354,29 +358,52 @@ export function keySvg() {
     ["node", "pte ro", "PTE write-protected (RO)"],
     ["node", "pte none", "PTE not present"],
     ["node", "page pinned", "page maybe DMA-pinned"],
-    ["node", "page anon hl", "changed by this step + badge"],
-    ["node", "page anon hl hl-pin", "PIN TAKEN: FOLL_PIN (timeline P)"],
-    ["node", "page anon hl hl-get", "GUP REF: FOLL_GET, no pin (G)"],
+    ["title", "", "What a step did: timeline letter, badge"],
+    ...KEY_TAGS.map((t) => ["tag", t.name, t.meaning]),
   ];
-  const step = 30;
-  const root = svg("svg", { class: "diagram-svg key-svg", viewBox: `0 0 420 ${rows.length * step + 8}`, role: "img",
-                            "aria-label": "key to the diagram" });
-  rows.forEach(([what, cls, words], i) => {
-    const y = 18 + i * step;
+  const root = svg("svg", { class: "diagram-svg key-svg", role: "img", "aria-label": "key to the diagram" });
+  let y = 18;
+  for (const [what, cls, words] of rows) {
     if (what === "edge") {
       const kind = cls.split(" ")[0];
       const e = svg("g", { class: `edge ${cls}` });
       e.append(svg("path", { class: "line", d: `M6 ${y} L60 ${y}` }));
       e.append(svg("path", { class: `head head-${kind}`, d: arrowHead([60, y], [72, y], kind) }));
       root.append(e);
-    } else {
+    } else if (what === "node") {
       const g = svg("g", { class: `node ${cls}`, transform: `translate(6 ${y - 11})` });
       g.append(svg("rect", { class: "shape", width: 66, height: 22, rx: 4 }));
       root.append(g);
+    } else if (what === "tag") {
+      root.append(keyTag(TAGS[cls], y));
+      const t = svg("text", { class: "label key-meaning", x: 44, y: y + 27 });
+      t.textContent = words;
+      root.append(t);
+      y += 52;
+      continue;
     }
-    const t = svg("text", { class: "label", x: 84, y: y + 5 });
+    const t = svg("text", { class: what === "title" ? "label key-title" : "label", x: what === "title" ? 6 : 84, y: y + 5 });
     t.textContent = words;
     root.append(t);
-  });
+    y += 30;
+  }
+  root.setAttribute("viewBox", `0 0 420 ${y - 8}`);
   return root;
+}
+
+// One tag's sample: a page highlighted as the tag (its letter on it) and the badge it gets.
+function keyTag(tag, y) {
+  const g = svg("g", { class: `node page anon hl hl-${tag.name}`, "data-tag": tag.name, transform: `translate(6 ${y - 11})` });
+  g.append(svg("rect", { class: "shape", width: 30, height: 22, rx: 4 }));
+  const letter = svg("text", { class: "label", x: 15, y: 16, "text-anchor": "middle" });
+  letter.textContent = tag.letter || "";
+  g.append(letter);
+  const bw = textWidth(tag.badge.length) + 14;
+  const badge = svg("g", { class: "badge", transform: "translate(38 0)" });
+  badge.append(svg("rect", { width: bw, height: 22, rx: 11 }));
+  const text = svg("text", { x: bw / 2, y: 16, "text-anchor": "middle" });
+  text.textContent = tag.badge;
+  badge.append(text);
+  g.append(badge);
+  return g;
 }

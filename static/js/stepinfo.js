@@ -2,8 +2,7 @@
 // walkthrough's title and its starting state), the step's text alternative (the server's `alt`,
 // read by screen readers, one per pane), and the on-screen key to the timeline's letters.
 import { el, fill } from "./dom.js";
-import { MARKS } from "./timeline.js";
-import { tagWord } from "./narration.js";
+import { MARKS, tagWord } from "./vocab.js";
 
 // Step 0: a card above the diagram with the title and, in words, what exists at the start.
 export function startCard(pane, data, info) {

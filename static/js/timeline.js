@@ -1,14 +1,7 @@
 // The timeline: a scrubber over steps 0..N with a marker per step naming what happened
 // (letters and shapes as well as colour), and a "?" where a question waits.
 import { el, clear, fill } from "./dom.js";
-import { tagWord } from "./narration.js";
-
-// The tags worth a marker, most telling first, with the letter drawn for each.
-export const MARKS = [
-  ["lost_dma", "!"], ["leak", "!"], ["stale_pin", "!"], ["enomem", "!"], ["early_copy", "E"],
-  ["cow_copy", "C"], ["unshare", "U"], ["reuse", "R"], ["pin", "P"], ["unpin", "p"], ["get", "G"], ["put", "g"],
-  ["zero_page", "0"], ["alloc", "+"], ["free", "−"], ["wrprotect", "W"],
-];
+import { MARKS, tagWord } from "./vocab.js";
 
 function markerFor(tags) {
   for (const [tag, letter] of MARKS) if (tags.includes(tag)) return { tag, letter };
