@@ -11,6 +11,7 @@ Socket.IO rooms: `f:CODE` (the followers), `p:CODE` (the presenter).  With a mes
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 import secrets
@@ -153,6 +154,25 @@ def qr(code):
     return out.getvalue(), 200, {"Content-Type": "image/svg+xml; charset=utf-8", "Cache-Control": "no-store"}
 
 
+@bp.route("/room/<code>/sandbox.json")
+def sandbox_state(code):
+    """A sandbox room's state as its presenter shows it (`state` in the room's messages): the
+    sandbox reply whole (docs/web.md), with the room's `seq`.  Built once per change of the room."""
+    import gzip
+    try:
+        code = normalise_code(code)
+        _rooms().get(code)
+        text = _rooms().store.get_blob(code, "sandbox")
+        if text is None:
+            raise WebError(f"the presenter of room {code} has not started the sandbox yet")
+    except WebError as e:
+        return str(e) + "\n", 404, {"Content-Type": "text/plain; charset=utf-8"}
+    headers = {"Content-Type": "application/json", "Cache-Control": "no-store", "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        return gzip.compress(text.encode("utf-8"), 6), 200, {**headers, "Content-Encoding": "gzip"}
+    return text, 200, headers
+
+
 # -- what goes to followers ---------------------------------------------------------------------
 
 def public(code: str, room: dict, presenter_here=None) -> dict:
@@ -169,6 +189,8 @@ def public(code: str, room: dict, presenter_here=None) -> dict:
                                                  ("key", "step", "era", "kind", "question", "choices", "status", "right")},
                                               "parts": [{k: q[k] for k in ("key", "era", "kind", "question", "choices", "right")}
                                                         for q in poll_parts(poll)]}}
+    if view.get("mode") == "sandbox" and view.get("era"):
+        out["state"] = f"/room/{code}/sandbox.json?seq={room['seq']}"
     if view.get("mode") == "play" and view.get("eras"):
         try:
             out["packs"] = pack_urls(view["name"], view["eras"])
@@ -297,6 +319,10 @@ class RoomEvents:
             room = self.rooms.get(m["code"])
             new = self._view_of(session, room, d)
             room = self.rooms.set_view(m["code"], request.sid, new)
+            if new["mode"] == "sandbox":
+                # Followers draw the presenter's sandbox from this (one build for the room), not by replaying it.
+                self.rooms.store.put_blob(m["code"], "sandbox", json.dumps(
+                    {"seq": room["seq"], **session.sandbox_view()}, separators=(",", ":")))
             msg = self._broadcast(m["code"], room)
             return {"seq": room["seq"], "room": msg}
         return self._room_call(view, data, extra)

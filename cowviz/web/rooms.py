@@ -77,6 +77,7 @@ class MemoryStore:
         self.deadline: dict[str, float] = {}      # code -> time it expires
         self.votes: dict[str, dict] = {}          # code -> {question key -> {fid: choice}}
         self.followers: dict[str, set] = {}       # code -> {sid}
+        self.blobs: dict[str, dict] = {}          # code -> {name: text} (a sandbox room's state)
 
     def _sweep(self):
         now = self.clock()
@@ -84,7 +85,7 @@ class MemoryStore:
             self._drop(code)
 
     def _drop(self, code):
-        for d in (self.rooms, self.deadline, self.votes, self.followers):
+        for d in (self.rooms, self.deadline, self.votes, self.followers, self.blobs):
             d.pop(code, None)
 
     def create(self, code: str, record: dict, ttl: float, max_rooms: int) -> bool:
@@ -125,6 +126,16 @@ class MemoryStore:
         with self.lock:
             self._sweep()
             return len(self.rooms)
+
+    def put_blob(self, code: str, name: str, text: str) -> None:
+        with self.lock:
+            if code in self.rooms:
+                self.blobs.setdefault(code, {})[name] = text
+
+    def get_blob(self, code: str, name: str):
+        with self.lock:
+            self._sweep()
+            return self.blobs.get(code, {}).get(name)
 
     def add_follower(self, code: str, sid: str, limit: int) -> int:
         with self.lock:
@@ -179,7 +190,8 @@ class RedisStore:
     """Rooms in Redis, shared by every server process that names the same Redis (--message-queue).
 
     Keys (prefix `cowviz:room:CODE`): the record (a JSON string, with the room's TTL), `:followers`
-    (a set of connection ids), `:votes:QUESTION` (a hash fid -> choice); all with the same TTL.
+    (a set of connection ids), `:votes:QUESTION` (a hash fid -> choice), `:blob:sandbox` (a sandbox
+    room's state as followers draw it); all with the same TTL.
     `cowviz:rooms` is a set of codes, pruned of expired ones when rooms are counted.
     """
 
@@ -195,7 +207,7 @@ class RedisStore:
 
     def _related(self, code) -> list:
         return [self._k(code, "followers"), *(self.r.smembers(self._k(code, "questions")) or ()),
-                self._k(code, "questions")]
+                self._k(code, "questions"), self._k(code, "blob", "sandbox")]
 
     def count(self) -> int:
         codes = list(self.r.smembers("cowviz:rooms"))
@@ -242,6 +254,12 @@ class RedisStore:
         if t is None or t < 0:
             raise _gone(code)
         return t
+
+    def put_blob(self, code: str, name: str, text: str) -> None:
+        self.r.set(self._k(code, "blob", name), text, ex=self._ttl(code))
+
+    def get_blob(self, code: str, name: str):
+        return self.r.get(self._k(code, "blob", name))
 
     def add_follower(self, code: str, sid: str, limit: int) -> int:
         ttl = self._ttl(code)

@@ -232,6 +232,13 @@ class Session:
                      panes=[dp])
         return reply
 
+    def sandbox_view(self) -> dict:
+        """The sandbox state whole, as a classroom room's followers draw it (no delta; no `rev` of this session)."""
+        self._need_sandbox()
+        p = pane(self.box.run, len(self.box.run.steps), self.layouter.current(self.box.run), held=False)
+        return {"mode": "sandbox", "era": self.box.era, "rev": None, "history": list(self.box.history),
+                "results": [s.result for s in self.box.run.steps], "limits": self.box.limits, "panes": [p]}
+
     def _need_sandbox(self):
         if self.mode != "sandbox":
             raise WebError("open the sandbox first")

@@ -89,6 +89,41 @@ if (roomBoot.role === "presenter") {
   let following = true;
   let busy = false;
   let again = false;
+  // While following, the page draws the presenter's sandbox as the room built it once for everyone
+  // (`state` in the room's messages), and this tab's own server session is left empty.  Only when
+  // the student does something of their own is that session set to what the page shows, once.
+  let synced = false;
+  const send = transport.request.bind(transport);
+  async function sync() {
+    if (synced || !state.started) return;
+    const reply = await send("sandbox", { era: state.era, commands: state.history });
+    synced = reply.ok;
+  }
+  // Every request that works on the session (a line, undo, era, completion, export, record, lab) syncs it first.
+  transport.request = async (event, data) => {
+    if (event !== "sandbox" && !event.startsWith("room_")) await sync();
+    return send(event, data);
+  };
+  room.local = async (event, data) => {
+    const v = current && current.view;
+    if (event === "sandbox" && following && current && current.state && v && data.era === v.era
+        && JSON.stringify(data.commands || []) === JSON.stringify(v.commands)) {
+      try {
+        const r = await fetch(current.state, { credentials: "same-origin" });
+        if (r.ok) {
+          const shown = await r.json();
+          if (shown.seq >= current.seq || shown.era === v.era && JSON.stringify(shown.history) === JSON.stringify(v.commands)) {
+            synced = false;
+            return { ok: true, ...shown };
+          }
+        }
+      } catch {
+        // Not fetched: the server replays it for this tab (below).
+      }
+    }
+    if (event === "sandbox") synced = true; // the server's own session is set by this request
+    return null;
+  };
   room.onRun = () => {
     following = false;
     render();

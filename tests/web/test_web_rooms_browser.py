@@ -145,6 +145,9 @@ def test_a_sandbox_room_followers_see_the_presenters_commands_try_their_own_and_
     code = presenter.locator("#room-code").inner_text().strip()
     expect(presenter.locator("body")).to_have_attribute("data-room", "presenting")
     follower = open_page((390, 844), is_mobile=True, has_touch=True)
+    sent = []
+    follower.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(str(payload))))
+    events = lambda: [m.group(1) for p in sent for m in [re.search(r'^4\d/cowviz,\d*\["(\w+)"', p)] if m]  # noqa: E731
     follower.goto(f"/join/{code}")
     expect(follower.locator("body")).to_have_attribute("data-room", "following")
     box = presenter.locator("#console-input")
@@ -153,12 +156,15 @@ def test_a_sandbox_room_followers_see_the_presenters_commands_try_their_own_and_
         box.press("Enter")
     expect(follower.locator("#log li code")).to_have_text(["mmap P buf 2", "write P buf[0] A"])
     expect(follower.locator("#room-follow-state")).to_have_text("Following the presenter: 2 commands under 5.9.")
-    # The follower tries its own line: it runs on its own session only.
+    # Following drew the presenter's state as the room built it: this tab replayed nothing of its own.
+    assert "room_join" in events() and "sandbox" not in events(), events()
+    # The follower tries its own line: it runs on its own session only (set to what it shows, once).
     mine = follower.locator("#console-input")
     mine.fill("fork P C")
     mine.press("Enter")
     expect(follower.locator("#log li code")).to_have_text(["mmap P buf 2", "write P buf[0] A", "fork P C"])
     expect(follower.locator("#room-resync")).to_be_visible()
+    assert events().count("sandbox") == 1 and events()[-1] == "command", events()
     box.fill("read P buf[0]")
     box.press("Enter")
     expect(presenter.locator("#log li code")).to_have_count(3)

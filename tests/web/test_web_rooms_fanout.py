@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import time
 
 import pytest
@@ -206,3 +207,34 @@ def test_one_era_of_a_comparison_revealed_first_leaves_the_other_to_vote_on(app)
     assert [q["era"] for q in one["parts"]] == ["5.9-rc"]
     assert p.call("room_poll", {"action": "open", "era": "5.7"})["error"] == "era '5.7' is not shown"
     room.close()
+
+
+def test_a_sandbox_room_builds_its_state_once_and_followers_fetch_it_without_replaying(app):
+    http = app.test_client()
+    r = http.get("/present/sandbox")
+    boot = json.loads(re.search(r'id="room-boot">(.*?)</script>', r.text, re.S).group(1))
+    from tests.web.test_web_rooms import Client
+    p = Client(app, http)
+    f = Client(app, app.test_client())
+    assert p.call("room_claim", {"code": boot["code"], "secret": boot["secret"]})["ok"]
+    assert f.call("room_join", {"code": boot["code"]})["ok"]
+    assert http.get(f"/room/{boot['code']}/sandbox.json").status_code == 404      # nothing shown yet
+    assert p.call("sandbox", {"era": "5.9"})["ok"]
+    for line in ("mmap P buf 2", "write P buf[0] A", "fork P C"):
+        mine = p.call("command", {"text": line})
+        assert mine["ok"]
+        assert p.call("room_view", {})["ok"]
+    msg = f.received("room")[-1]
+    assert msg["view"]["commands"] == ["mmap P buf 2", "write P buf[0] A", "fork P C"]
+    assert msg["state"] == f"/room/{boot['code']}/sandbox.json?seq={msg['seq']}" and len(json.dumps(msg)) < 1200
+    got = f.raw.flask_test_client.get(msg["state"], headers={"Accept-Encoding": "gzip"})
+    assert got.headers["Content-Encoding"] == "gzip" and got.headers["Cache-Control"] == "no-store"
+    shown = json.loads(gzip.decompress(got.data))
+    assert shown["seq"] == msg["seq"] and shown["history"] == msg["view"]["commands"] and shown["rev"] is None
+    assert shown["panes"][0]["frame"] == mine["panes"][0]["frame"]             # what the presenter's page drew
+    assert shown["panes"][0]["objects"] == mine["panes"][0]["objects"]
+    assert boot["secret"] not in got.data.decode("latin-1") and boot["secret"] not in json.dumps(shown)
+    # The follower's own session was never set up: following cost it no replay.
+    assert f.call("command", {"text": "read P buf[0]"})["error"] == "open the sandbox first"
+    p.close()
+    f.close()
