@@ -9,7 +9,8 @@ lecturer started the server would.  Then, all on loopback:
 1. connect: N clients open a Socket.IO connection to /cowviz (websocket transport, at most 50
    handshakes in flight); a refusal (the server is full) is counted with its message.
 2. open:    every client sends `open` at the same instant, each for a different walkthrough and
-   era (the shipped walkthroughs x their eras, in turn), and times the acknowledgement.
+   era (the shipped walkthroughs x their eras, in turn), and times the acknowledgement ("cpu ms":
+   the server's CPU time per open; the 0.5 s wait before the opens is counted in it too).
 3. fast:    for --fast-seconds every client steps through its walkthrough as fast as it can
    (the next `step` goes out as soon as the previous one is acknowledged).  "cpu ms" is the
    server's CPU time per step in this phase: unlike latencies, it hardly depends on the load
@@ -437,7 +438,9 @@ def run_n(n: int, args, pairs: list, shared=None) -> dict:
         row.update(connected=len(c["times"]), connect_p95=pct(c["times"], 95), refused=len(c["refused"]),
                    refusal=c["refused"][0] if c["refused"] else "", errors=list(c["errors"]))
         if row["connected"]:
+            cpu0 = server.cpu()
             o = phase("open", time.monotonic() + 0.5, 150)
+            row["open_cpu"] = (server.cpu() - cpu0) * 1000 / max(1, len(o["times"]))
             row.update(open_p50=pct(o["times"], 50), open_p95=pct(o["times"], 95), open_max=max(o["times"], default=0))
             row["errors"] += o["errors"]
             cpu0 = server.cpu()
@@ -475,7 +478,7 @@ def fmt(v, width=6, digits=0):
 
 def print_table(rows, title):
     print(title)
-    print(f"{'N':>5} {'warm s':>6} {'conn':>5} {'refus':>5} {'c p95':>6} | {'open p50':>8} {'p95':>6} {'max':>6} | "
+    print(f"{'N':>5} {'warm s':>6} {'conn':>5} {'refus':>5} {'c p95':>6} | {'open p50':>8} {'p95':>6} {'max':>6} {'cpu ms':>6} | "
           f"{'fast p50':>8} {'p95':>6} {'p99':>6} {'req/s':>6} {'cpu ms':>6} {'cli ms':>6} | {'human p50':>9} {'p95':>6} {'p99':>6} | "
           f"{'thr':>5} {'RSS MB':>6} {'load':>5} errors")
     for r in rows:
@@ -487,7 +490,7 @@ def print_table(rows, title):
             note += "; SERVER DIED"
         print(f"{r['n']:5d} {fmt(r.get('warm_s'), 6, 1)} {r.get('connected', 0):5d} {r.get('refused', 0):5d} "
               f"{fmt(r.get('connect_p95'))} | {fmt(r.get('open_p50'), 8)} {fmt(r.get('open_p95'))} "
-              f"{fmt(r.get('open_max'))} | {fmt(r.get('fast_p50'), 8, 1)} {fmt(r.get('fast_p95'), 6, 1)} "
+              f"{fmt(r.get('open_max'))} {fmt(r.get('open_cpu'), 6, 2)} | {fmt(r.get('fast_p50'), 8, 1)} {fmt(r.get('fast_p95'), 6, 1)} "
               f"{fmt(r.get('fast_p99'), 6, 1)} {fmt(r.get('fast_rate'))} {fmt(r.get('fast_cpu'), 6, 2)} {fmt(r.get('fast_client_cpu'), 6, 2)} | {fmt(r.get('human_p50'), 9, 1)} "
               f"{fmt(r.get('human_p95'), 6, 1)} {fmt(r.get('human_p99'), 6, 1)} | {r.get('threads', 0):5d} "
               f"{r.get('rss', 0):6d} {fmt(r.get('load'), 5, 2)} {note}", flush=True)

@@ -49,14 +49,17 @@ class CowvizNamespace(RoomEvents, Namespace):
             log.exception("%s failed", method)
             return {"ok": False, "error": f"the server failed on '{method}' (a bug; it is in the server log)"}
 
+    FAST = {"step": "goto", "open": "open"}
+
     def answer_at_once(self, sid, namespace, data):
-        """The fast lane (ordered.py): the reply to a `step` the shared caches answer, else None (queued)."""
-        if namespace != self.namespace or type(data) is not list or len(data) != 2 or data[0] != "step":
+        """The fast lane (ordered.py): the reply to a `step` or `open` the shared caches answer, else None (queued)."""
+        if namespace != self.namespace or type(data) is not list or len(data) != 2:
             return None
+        method = self.FAST.get(data[0]) if type(data[0]) is str else None
         session = self.sessions.get(sid)
-        if session is None or not session.warm("goto"):
+        if method is None or session is None or not session.warm(method, data[1]):
             return None
-        return self._handle("goto", data[1], sid=sid)
+        return self._handle(method, data[1], sid=sid)
 
     def trigger_event(self, event, *args):
         # An event with no handler gets an answer too (a client waiting for its acknowledgement

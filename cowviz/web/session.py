@@ -94,10 +94,17 @@ class Session:
             out.append(walkthrough_pane(self.library.prepared(name, era), self.frames, step, held))
         return out
 
-    def warm(self, method: str) -> bool:
-        """Whether `method` is answered from the shared caches alone (a step of laid-out runs): cheap
-        and bounded, so the namespace may answer it as it arrives (cowviz/web/ordered.py)."""
-        return method == "goto" and self.mode == "play" and all(self.library.laid_out(self.name, e) for e in self.eras)
+    def warm(self, method: str, data=None) -> bool:
+        """Whether `method` is answered from the shared caches alone (a step, or an open naming its
+        eras, of laid-out runs): cheap and bounded, so the namespace may answer it as it arrives
+        (cowviz/web/ordered.py)."""
+        if method == "goto":
+            return self.mode == "play" and all(self.library.laid_out(self.name, e) for e in self.eras)
+        if method == "open" and isinstance(data, dict):
+            name, eras = data.get("name"), data.get("eras")
+            return (type(name) is str and type(eras) is list and 1 <= len(eras) <= 2
+                    and all(type(e) is str and self.library.laid_out(name, e) for e in eras))
+        return False
 
     def open(self, data) -> dict:
         """Open a walkthrough at a step under one era or two.  {name, eras?, step?, reveal?}"""
