@@ -22,6 +22,7 @@ def run_to_json(run: Run) -> dict:
             "message": s.message,
             "say": s.step.say_for(run.era) if s.step is not None else None,
             "events": [{"fn": e.fn, "text": e.text, "tag": e.tag, "objs": list(e.objs),
+                        "what": e.what, "facts": dict(e.facts),
                         "decisions": [{"fn": d.fn, "line": d.line, "seen": dict(d.seen), "answer": d.answer}
                                       for d in e.decisions]} for e in s.events],
         } for s in run.steps],

@@ -120,3 +120,15 @@ def test_devices_and_pipes_return_kernel_values():
     k.access("P", "buf", 0, True, "A")
     assert k.vmsplice("P", "buf", 0, "p").error is None
     assert devices.pipe_read(k, "p") == "A"
+
+
+def test_the_cli_json_carries_what_each_event_did_and_its_facts():
+    from cowviz.scenario.trace import run_to_json
+    run = run_scenario(load_scenario(os.path.join(ROOT, "scenarios", "05-vmsplice-leak.yaml")), "5.7")
+    events = [e for s in run_to_json(run)["steps"] for e in s["events"]]
+    leak = [e for e in events if e["what"] == "pipe_leak"]
+    assert leak and leak[0]["tag"] == "leak"
+    assert leak[0]["facts"] == {"pipe": "pipe", "data": "SECRET", "who": "P", "pfn": 1, "task": "C"}
+    reuse = [e for e in events if e["what"] == "wp_reuse"][0]
+    # The counters the decision read travel with it: the 5.7 rule saw mapcount 1 and ignored refcount 2.
+    assert reuse["decisions"][0]["seen"] == {"mapcount": 1, "refcount": 2}
