@@ -7,7 +7,13 @@ Each file in cowviz/eras/code/ is one function in one era form, named
     eras: 5.7 5.8                                                  (the eras this form is for)
     file: mm/memory.c                                              (where the function lives)
     caller: handle_mm_fault                                        (for the breadcrumb; optional)
+    checked: 5.7 v5.7.14 mm/memory.c:do_wp_page mm/swapfile.c:reuse_swap_page
+    checked: 5.8 v5.8.1 mm/memory.c:do_wp_page  (a note, optional)
     ---
+
+`checked:` records, once for every era of the form, the kernel tree its lines were read
+against (the tag of that tree) and the file:function definitions read there, with an
+optional note in parentheses (a tree that is not the era's release, say, and what stood in).
     if page is anonymous:
         if reuse_swap_page(page):  @reuse_swap_page  page_mapcount(page) == {mapcount}
 
@@ -42,6 +48,19 @@ class Line:
     outcome: tuple | None = None    # what follows from the answer: (if true, if false)
 
 
+_CHECK = re.compile(r"^(?P<era>\S+)\s+(?P<tag>v\d+\.\d+(?:\.\d+)?(?:-rc\d+)?)"
+                    r"(?P<refs>(?:\s+[\w./-]+\.[ch]:[A-Za-z_]\w*)+)\s*(?:\((?P<note>.+)\))?$")
+
+
+@dataclass(frozen=True)
+class Check:
+    """What one era's form was read against: a tree's tag and (file, function) pairs."""
+    era: str
+    tag: str
+    refs: tuple            # ((file, function), ...)
+    note: str = ""
+
+
 @dataclass(frozen=True)
 class Form:
     fn: str
@@ -51,6 +70,7 @@ class Form:
     file: str
     caller: str | None
     lines: tuple = field(default=())
+    checked: tuple = field(default=())     # Check, one per era
 
     def line(self, line_id: str) -> Line | None:
         return next((ln for ln in self.lines if ln.id == line_id), None)
@@ -66,7 +86,7 @@ def parse(text: str, name: str) -> Form:
     head, sep, body = text.partition("\n---\n")
     if not sep:
         raise PseudocodeError(f"{name}: no '---' line between the header and the code")
-    title, meta = "", {}
+    title, meta, checked = "", {}, []
     for raw in head.splitlines():
         if raw.startswith("#"):
             title = raw.lstrip("# ").strip()
@@ -74,6 +94,14 @@ def parse(text: str, name: str) -> Form:
             key, colon, value = raw.partition(":")
             if not colon:
                 raise PseudocodeError(f"{name}: header line {raw!r} is not 'key: value'")
+            if key.strip() == "checked":
+                m = _CHECK.match(value.strip())
+                if not m:
+                    raise PseudocodeError(f"{name}: 'checked: {value.strip()}' is not "
+                                          f"'<era> v<tag> <file>:<function>... (note)'")
+                refs = tuple(tuple(r.rsplit(":", 1)) for r in m["refs"].split())
+                checked.append(Check(m["era"], m["tag"], refs, m["note"] or ""))
+                continue
             meta[key.strip()] = value.strip()
     for key in ("eras", "file"):
         if key not in meta:
@@ -93,7 +121,8 @@ def parse(text: str, name: str) -> Form:
     ids = [ln.id for ln in lines if ln.id]
     if len(ids) != len(set(ids)):
         raise PseudocodeError(f"{name}: a line id is used twice")
-    return Form(fn, form, title, tuple(meta["eras"].split()), meta["file"], meta.get("caller"), tuple(lines))
+    return Form(fn, form, title, tuple(meta["eras"].split()), meta["file"], meta.get("caller"), tuple(lines),
+                tuple(checked))
 
 
 def load_all(directory: str = CODE_DIR) -> dict[tuple[str, str], Form]:
@@ -134,6 +163,8 @@ class _Shown:
         self.v = v
 
     def __format__(self, spec):
+        if self.v is None:
+            return "not asked"
         if isinstance(self.v, bool):
             return format(int(self.v), spec) if spec == "d" else ("true" if self.v else "false")
         return format(self.v, spec)
@@ -161,8 +192,14 @@ def call_path(fn: str, era: str) -> list[str]:
     return path
 
 
-# Tests made for every PTE or every copy: the breadcrumb follows another decision when there is one.
-ROUTINE = {"wrprotect", "prealloc"}
+# Tests made for every PTE, every copy, every lookup or every fork: the breadcrumb follows another
+# decision when there is one.  Line id -> the answers that are routine.
+ROUTINE = {"wrprotect": (True, False), "prealloc": (True, False), "follow_write": (True, False),
+           "reuse_anon_vma": (False,)}
+
+
+def is_routine(d) -> bool:
+    return d.answer in ROUTINE.get(d.line, ())
 
 
 def step_code(events, era_obj) -> dict:
@@ -179,7 +216,7 @@ def step_code(events, era_obj) -> dict:
                 order.append(d.fn)
             # A test made many times in one step (a fork of many pages): its first time is shown.
             lit.setdefault(d.fn, {}).setdefault(d.line, {"seen": d.seen, "answer": d.answer})
-            if d.line in ROUTINE:
+            if is_routine(d):
                 routine = d.fn
             else:
                 last = d.fn

@@ -89,11 +89,16 @@ class Era:
         """__get_user_pages(): must FOLL_WRITE be forced to break COW first?"""
         return False
 
-    def can_follow_write_pte(self, pte: Pte, flags: int) -> bool:
+    def can_follow_write_pte(self, pte: Pte, flags: int) -> Verdict:
         """follow_page_pte(): may a FOLL_WRITE lookup use this PTE as it is?  Kernel: can_follow_write_pte()."""
         # Dirty COW fix (19be0eaffa3a): only a forced write that already went
-        # through a COW cycle may use a read-only PTE.
-        return pte.write or bool(flags & FOLL_FORCE and flags & FOLL_COW and pte.dirty)
+        # through a COW cycle may use a read-only PTE (v5.9.1, v5.19 mm/gup.c;
+        # v5.7 had it too: the 5.7.14 tree carries the stable backport of 17839856fd58).
+        force, cow = bool(flags & FOLL_FORCE), bool(flags & FOLL_COW)
+        answer = pte.write or (force and cow and pte.dirty)
+        return Verdict(answer, Decision("can_follow_write_pte", "follow_write",
+                                        (("write", pte.write), ("force", force), ("cow", cow),
+                                         ("dirty", pte.dirty)), answer))
 
     def gup_must_unshare(self, vma: Vma, flags: int, page: Page) -> bool:
         """follow_page_pte(): must a possibly shared page be unshared before this reference?"""
@@ -103,12 +108,18 @@ class Era:
         """copy_present_pte(): must fork copy this page for the child instead of sharing it?"""
         return False
 
-    def anon_vma_reusable(self, anon_vma, src_vma: Vma) -> bool:
+    def anon_vma_reusable(self, anon_vma, src_vma: Vma) -> Verdict:
         """anon_vma_clone(): may the child VMA take over this anon_vma?  Kernel: 7a3ef208e662 (3.19)."""
         # Reuse an anon_vma that no VMA uses and that has at most one child
         # (the 'degree' counts both), but never the parent VMA's own.
-        return anon_vma is not src_vma.anon_vma and anon_vma.degree < 2
+        own = anon_vma is src_vma.anon_vma
+        answer = not own and anon_vma.degree < 2
+        return Verdict(answer, Decision("anon_vma_clone", "reuse_anon_vma",
+                                        (("anon_vma", anon_vma.id), ("own", own),
+                                         ("degree", anon_vma.degree)), answer))
 
-    def can_change_pte_writable(self, vma: Vma, pte: Pte, page: Page | None) -> bool:
+    def can_change_pte_writable(self, vma: Vma, pte: Pte, page: Page | None) -> Verdict:
         """change_protection(): may mprotect(PROT_WRITE) make this private PTE writable at once?"""
-        return False
+        # Before 64fe24a3e05e (v6.0-rc1) nothing asks: the PTE takes the VMA's
+        # new vm_page_prot, which a private (COW) mapping keeps read-only.
+        return Verdict(False, Decision("change_protection", "private", (("cow", True),), False))

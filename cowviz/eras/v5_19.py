@@ -66,11 +66,6 @@ class Era519(Era59):
         return WpDecision(c == 1, "refcount", (("exclusive", False), ("refcount", c)),
                           move_anon_rmap=c == 1, exclusive=c == 1)
 
-    def can_follow_write_pte(self, pte: Pte, flags: int) -> bool:
-        # MODEL: 5.19 still has FOLL_COW (removed in 6.0 by 5535be309971), but
-        # the model never uses FOLL_FORCE, so only a writable PTE will do.
-        return pte.write
-
     def gup_must_unshare(self, vma: Vma, flags: int, page: Page) -> Verdict:
         # Only read-only pins need it: a write pin faults for writing anyway,
         # and FOLL_GET users get no promise of coherence.
@@ -94,12 +89,15 @@ class Era519(Era59):
         # page that may be pinned; a page already shared cannot be pinned.
         if not PageAnon(page):
             return Verdict(False)
+        # page_needs_cow_for_dma() (v5.19 include/linux/mm.h) asks MMF_HAS_PINNED
+        # and page_maybe_dma_pinned(), not is_cow_mapping(): an anonymous page
+        # is only ever in a private mapping.
         fn = "page_try_dup_anon_rmap"
         if not PageAnonExclusive(page):
             return Verdict(False, Decision(fn, "exclusive", (("exclusive", False),), False))
-        cow, pinned_mm = is_cow_mapping(src_vma.vm_flags), bool(src_vma.vm_mm.has_pinned)
+        pinned_mm = bool(src_vma.vm_mm.has_pinned)
         maybe = page_maybe_dma_pinned(page)
-        answer = cow and pinned_mm and maybe
+        answer = pinned_mm and maybe
         return Verdict(answer, Decision(fn, "needs_cow_for_dma",
-                                        (("exclusive", True), ("cow", cow), ("has_pinned", pinned_mm),
+                                        (("exclusive", True), ("has_pinned", pinned_mm),
                                          ("pinned", maybe), ("refcount", page_count(page))), answer))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..mm.types import FOLL_COW, FOLL_GET, FOLL_PIN, Pte, Vma, is_cow_mapping
+from ..mm.events import Decision, Verdict
 from .v5_7 import Era57
 
 
@@ -30,5 +31,9 @@ class Era58(Era57):
     def gup_forces_cow_break(self, vma: Vma, gup_flags: int) -> bool:
         return is_cow_mapping(vma.vm_flags) and bool(gup_flags & (FOLL_GET | FOLL_PIN))
 
-    def can_follow_write_pte(self, pte: Pte, flags: int) -> bool:
-        return pte.write or bool(flags & FOLL_COW and pte.dirty)
+    def can_follow_write_pte(self, pte: Pte, flags: int) -> Verdict:
+        # 17839856fd58 dropped the FOLL_FORCE test (v5.8.1 mm/gup.c).
+        cow = bool(flags & FOLL_COW)
+        answer = pte.write or (cow and pte.dirty)
+        return Verdict(answer, Decision("can_follow_write_pte", "follow_write",
+                                        (("write", pte.write), ("cow", cow), ("dirty", pte.dirty)), answer))

@@ -19,8 +19,8 @@ class Era59(Era59rc):
     copy, preallocated outside the page-table locks and charged to the
     parent's memcg, and leaves the parent's PTE writable.  fork() fails with
     ENOMEM when the copy cannot be had.  Later in this era: a4d63c3732f1 (flag
-    set on the right mm), 57efa1fe5957 (5.11, write_protect_seq replaces the
-    5.9 trick of write-protecting the PTE before the check), a458b76a4171
+    set on the right mm), 57efa1fe5957 (5.11, write_protect_seq closes the
+    race with a GUP-fast pin taken while fork checks the page), a458b76a4171
     (5.14, the flag becomes MMF_HAS_PINNED).
     """
     id = "5.9"
@@ -43,9 +43,10 @@ class Era59(Era59rc):
         return True
 
     def fork_must_copy_page(self, src_vma: Vma, page: Page) -> Verdict:
-        # MODEL: the 5.9 code first write-protects the parent's PTE and then
-        # puts it back if it copies (to stop a racing GUP-fast); the model has
-        # no concurrency, so only the net effect is shown.
+        # v5.9.1 mm/memory.c copy_present_page(): COW mapping, then
+        # mm->has_pinned, then page_maybe_dma_pinned(), in that order.  (It
+        # does not write-protect the parent's PTE first: the race with
+        # GUP-fast that leaves open was closed in 5.11 by 57efa1fe5957.)
         fn = "copy_present_page"
         if not is_cow_mapping(src_vma.vm_flags):
             return Verdict(False, Decision(fn, "cow_mapping", (("cow", False),), False))

@@ -1,7 +1,9 @@
 """Era 6.x: Linux 6.2 to 6.18: exclusive anonymous pages with the 6.0 and 6.2 follow-ups."""
 from __future__ import annotations
 
-from ..mm.types import FOLL_LONGTERM, Page, PageAnon, PageAnonExclusive, Pte, Vma, is_cow_mapping
+from ..mm.events import Decision, Verdict
+from ..mm.types import (FOLL_FORCE, FOLL_LONGTERM, Page, PageAnon, PageAnonExclusive, Pte, Vma,
+                        is_cow_mapping, page_count, page_maybe_dma_pinned)
 from .v5_19 import Era519
 
 
@@ -41,10 +43,41 @@ class Era6x(Era519):
         # writes, and only in a COW mapping would a write replace it.
         return bool(flags & FOLL_LONGTERM) and is_cow_mapping(vma.vm_flags)
 
-    def anon_vma_reusable(self, anon_vma, src_vma: Vma) -> bool:
-        return anon_vma.num_children < 2 and anon_vma.num_active_vmas == 0
+    def anon_vma_reusable(self, anon_vma, src_vma: Vma) -> Verdict:
+        answer = anon_vma.num_children < 2 and anon_vma.num_active_vmas == 0
+        return Verdict(answer, Decision("anon_vma_clone", "reuse_anon_vma",
+                                        (("anon_vma", anon_vma.id), ("children", anon_vma.num_children),
+                                         ("vmas", anon_vma.num_active_vmas)), answer))
 
-    def can_change_pte_writable(self, vma: Vma, pte: Pte, page: Page | None) -> bool:
+    def can_change_pte_writable(self, vma: Vma, pte: Pte, page: Page | None) -> Verdict:
         # The write fault would map an exclusive anonymous page writable
-        # without further checks, so mprotect() may do it right away.
-        return page is not None and PageAnon(page) and PageAnonExclusive(page)
+        # without further checks, so mprotect() may do it right away
+        # (v6.18 mm/mprotect.c can_change_private_pte_writable(); v6.0-rc1
+        # also wanted the PTE dirty, 6.2 no longer does).
+        anon = page is not None and PageAnon(page)
+        exclusive = anon and PageAnonExclusive(page)
+        return Verdict(exclusive, Decision("can_change_pte_writable", "exclusive",
+                                           (("anon", anon), ("exclusive", exclusive)), exclusive))
+
+    def can_follow_write_pte(self, pte: Pte, flags: int) -> Verdict:
+        # 5535be309971 (6.0) removed FOLL_COW: a read-only PTE will do for a
+        # FOLL_FORCE write only in a private VMA without VM_WRITE and only for
+        # an exclusive anonymous page (v6.18 mm/gup.c can_follow_write_common()).
+        # MODEL: the model never sets FOLL_FORCE, so this is pte_write().
+        force = bool(flags & FOLL_FORCE)
+        return Verdict(pte.write, Decision("can_follow_write_pte", "follow_write",
+                                           (("write", pte.write), ("force", force)), pte.write))
+
+    def fork_must_copy_page(self, src_vma: Vma, page: Page) -> Verdict:
+        # v6.18 __folio_try_dup_anon_rmap(): maybe_pinned (MMF_HAS_PINNED and
+        # folio_maybe_dma_pinned()) is worked out first, then any exclusive
+        # page of the batch makes it -EBUSY.
+        if not PageAnon(page):
+            return Verdict(False)
+        pinned_mm = bool(src_vma.vm_mm.has_pinned)
+        pinned = page_maybe_dma_pinned(page) if pinned_mm else None     # None: not asked
+        exclusive = PageAnonExclusive(page)
+        answer = bool(pinned) and exclusive
+        return Verdict(answer, Decision("page_try_dup_anon_rmap", "needs_cow_for_dma",
+                                        (("has_pinned", pinned_mm), ("pinned", pinned),
+                                         ("refcount", page_count(page)), ("exclusive", exclusive)), answer))

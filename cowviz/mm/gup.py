@@ -33,7 +33,8 @@ def check_vma_flags(vma: Vma, gup_flags: int) -> int:
     return 0
 
 
-def __get_user_pages_locked(mm: MmStruct, vma: Vma | None, i: int, gup_flags: int) -> Page | int:
+def __get_user_pages_locked(mm: MmStruct, vma: Vma | None, i: int, gup_flags: int,
+                            decided: list | None = None) -> Page | int:
     """Look up and grab page i of the VMA.  Returns the page or a negative errno.  Kernel: __get_user_pages_locked()."""
     k = mm.kernel
     if gup_flags & FOLL_PIN and k.era.pin_sets_mm_flag() and not mm.has_pinned:
@@ -41,11 +42,14 @@ def __get_user_pages_locked(mm: MmStruct, vma: Vma | None, i: int, gup_flags: in
         # this mm: from now on fork() checks this mm's pages for pins.
         mm.has_pinned = True
         k.emit("__get_user_pages_locked", "has_pinned_set", "flag", (mm_id(mm),), owner=mm.owner)
-    return __get_user_pages(mm, vma, i, gup_flags)
+    return __get_user_pages(mm, vma, i, gup_flags, decided)
 
 
-def __get_user_pages(mm: MmStruct, vma: Vma | None, i: int, gup_flags: int) -> Page | int:
-    """Fault page i in as needed, then grab it.  Kernel: __get_user_pages()."""
+def __get_user_pages(mm: MmStruct, vma: Vma | None, i: int, gup_flags: int,
+                     decided: list | None = None) -> Page | int:
+    """Fault page i in as needed, then grab it.  Kernel: __get_user_pages().
+
+    The first lookup's can_follow_write_pte() test (did the PTE do for FOLL_WRITE?) is added to `decided`."""
     k = mm.kernel
     if vma is None or check_vma_flags(vma, gup_flags):
         return -EFAULT
@@ -58,8 +62,8 @@ def __get_user_pages(mm: MmStruct, vma: Vma | None, i: int, gup_flags: int) -> P
                (Decision("__get_user_pages", "force_cow_break",
                          (("cow", True), ("pin", bool(gup_flags & FOLL_PIN))), True),),
                where=vma.label(i), flags=foll_names(gup_flags))
-    for _ in range(4):
-        page, why = follow_page_pte(vma, i, foll_flags)
+    for attempt in range(4):
+        page, why = follow_page_pte(vma, i, foll_flags, decided if attempt == 0 else None)
         if page is not None:
             break
         ret = faultin_page(vma, i, foll_flags, unshare=why if isinstance(why, Verdict) else None)
@@ -75,7 +79,8 @@ def __get_user_pages(mm: MmStruct, vma: Vma | None, i: int, gup_flags: int) -> P
     return page
 
 
-def follow_page_pte(vma: Vma, i: int, flags: int) -> tuple[Page | None, "str | Verdict"]:
+def follow_page_pte(vma: Vma, i: int, flags: int,
+                    decided: list | None = None) -> tuple[Page | None, "str | Verdict"]:
     """Return the mapped page if it will do as it is, else why not.  Kernel: follow_page_pte().
 
     Why not: "fault" (nothing mapped), "write" (not writable enough), or the
@@ -85,8 +90,12 @@ def follow_page_pte(vma: Vma, i: int, flags: int) -> tuple[Page | None, "str | V
     pte = vma.ptes[i]
     if pte is None:
         return None, "fault"
-    if flags & FOLL_WRITE and not era.can_follow_write_pte(pte, flags):
-        return None, "write"
+    if flags & FOLL_WRITE:
+        verdict = era.can_follow_write_pte(pte, flags)
+        if decided is not None:
+            decided.extend(facts(verdict))
+        if not verdict:
+            return None, "write"
     page = pte_page(vma, pte)
     if not pte.write:
         verdict = era.gup_must_unshare(vma, flags, page)
@@ -126,14 +135,16 @@ def get_user_pages(mm: MmStruct, task: str, vma: Vma | None, i: int, gup_flags: 
     if vma is not None and vma.ptes[i] is not None and not vma.ptes[i].special:
         before = k.pages[vma.ptes[i].pfn]
         before = (before, page_count(before))
-    res = __get_user_pages_locked(mm, vma, i, gup_flags)
+    decided: list = []
+    res = __get_user_pages_locked(mm, vma, i, gup_flags, decided)
     if isinstance(res, int):
         return res
     page = res
     holder.refs.append(GupRef(page, gup_flags, mm, task, vma.name, i, k.write_seq, vma))
     pin = bool(gup_flags & FOLL_PIN)
     k.emit("pin_user_pages" if pin else "get_user_pages", "gup_grab", "pin" if pin else "get",
-           (holder_id(holder), page_id(page.pfn), pte_id(vma, i)), holder=holder.name, pin=pin,
+           (holder_id(holder), page_id(page.pfn), pte_id(vma, i)), tuple(decided),
+           holder=holder.name, pin=pin,
            pfn=page.pfn, where=vma.label(i), flags=foll_names(gup_flags),
            before=before[1] if before is not None and before[0] is page else None,
            after=page_count(page))

@@ -6,7 +6,7 @@ them either.
 """
 from __future__ import annotations
 
-from .events import page_id, pte_id, vma_id
+from .events import facts, page_id, pte_id, vma_id
 from .memory import vm_normal_page, zap_pte_range
 from .page_alloc import put_page
 from .rmap import unlink_anon_vmas
@@ -96,6 +96,7 @@ def change_protection(vma: Vma, writable: bool) -> None:
     """Apply the new protection to present PTEs.  Kernel: change_protection() -> change_pte_range()."""
     k = vma.vm_mm.kernel
     changed = []
+    decided = {}        # the first test of each kind and answer, for the code panel
     for i, pte in enumerate(vma.ptes):
         if pte is None:
             continue
@@ -111,11 +112,16 @@ def change_protection(vma: Vma, writable: bool) -> None:
             # protection is simply writable.
             vma.ptes[i] = Pte(pte.pfn, True, pte.dirty, pte.special)
             changed.append(i)
-        elif k.era.can_change_pte_writable(vma, pte, vm_normal_page(vma, pte)):
-            vma.ptes[i] = Pte(pte.pfn, True, pte.dirty, pte.special)
-            changed.append(i)
+        else:
+            verdict = k.era.can_change_pte_writable(vma, pte, vm_normal_page(vma, pte))
+            for d in facts(verdict):
+                decided.setdefault((d.fn, d.line, d.answer), d)
+            if verdict:
+                vma.ptes[i] = Pte(pte.pfn, True, pte.dirty, pte.special)
+                changed.append(i)
     k.emit("change_protection", "prot_changed", "wrprotect" if not writable and changed else "flag",
-           tuple(pte_id(vma, i) for i in changed) + (vma_id(vma),), vma=vma.label(), writable=writable,
+           tuple(pte_id(vma, i) for i in changed) + (vma_id(vma),), tuple(decided.values()),
+           vma=vma.label(), writable=writable,
            private=not vma.vm_flags & VM_SHARED, changed=tuple(vma.label(i) for i in changed))
 
 

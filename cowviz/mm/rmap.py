@@ -11,7 +11,7 @@ under; the rmap walk from there still finds the child, through the chain.
 """
 from __future__ import annotations
 
-from .events import anon_vma_id, vma_id
+from .events import anon_vma_id, facts, vma_id
 from .types import AnonVma, AnonVmaChain, Page, PageAnon, Vma, linear_page_index, vma_address
 
 
@@ -51,17 +51,25 @@ def __anon_vma_prepare(vma: Vma) -> int:
     return 0
 
 
-def anon_vma_clone(dst: Vma, src: Vma) -> int:
-    """Link dst into every anon_vma src is linked into; maybe reuse an orphaned one.  Kernel: anon_vma_clone()."""
+def anon_vma_clone(dst: Vma, src: Vma, decided: list | None = None) -> int:
+    """Link dst into every anon_vma src is linked into; maybe reuse an orphaned one.  Kernel: anon_vma_clone().
+
+    The reuse test that decided (the one that reused, else the last one made) is added to `decided`."""
     era = dst.vm_mm.kernel.era
+    tested = ()
     for pavc in reversed(src.anon_vma_chain):          # oldest (the root) first
         av = pavc.anon_vma
         anon_vma_chain_link(dst, AnonVmaChain(dst, av), av)
         # An anon_vma that no VMA uses any more and that has at most one
         # child can take the child's place, so that a process that forks
         # again and again does not grow an endless chain of anon_vmas.
-        if dst.anon_vma is None and era.anon_vma_reusable(av, src):
-            dst.anon_vma = av
+        if dst.anon_vma is None:
+            verdict = era.anon_vma_reusable(av, src)
+            tested = facts(verdict)
+            if verdict:
+                dst.anon_vma = av
+    if decided is not None:
+        decided.extend(tested)
     if dst.anon_vma is not None:
         dst.anon_vma.num_active_vmas += 1
     return 0
@@ -77,11 +85,12 @@ def anon_vma_fork(vma: Vma, pvma: Vma) -> int:
     vma.anon_vma = None
     # First link the child into all of the parent's anon_vmas, so the rmap
     # walk of a page that is still shared finds the child's mapping too.
-    anon_vma_clone(vma, pvma)
+    decided: list = []
+    anon_vma_clone(vma, pvma, decided)
     linked = tuple(avc.anon_vma.id for avc in reversed(vma.anon_vma_chain))
     if vma.anon_vma is not None:
         # Other VMAs still using it: none, unless the era's rule cannot tell.
-        k.emit("anon_vma_fork", "anon_vma_reused", "anon_vma", (vma_id(vma), anon_vma_id(vma.anon_vma)),
+        k.emit("anon_vma_fork", "anon_vma_reused", "anon_vma", (vma_id(vma), anon_vma_id(vma.anon_vma)), tuple(decided),
                vma=vma.label(), linked=linked, anon_vma=vma.anon_vma.id,
                in_use=vma.anon_vma.num_active_vmas - 1, degree=vma.anon_vma.degree)
         return 0
@@ -96,7 +105,7 @@ def anon_vma_fork(vma: Vma, pvma: Vma) -> int:
     anon_vma_chain_link(vma, AnonVmaChain(vma, av), av)
     av.parent.num_children += 1
     k.emit("anon_vma_fork", "anon_vma_child", "anon_vma",
-           (vma_id(vma), anon_vma_id(av), anon_vma_id(av.parent)),
+           (vma_id(vma), anon_vma_id(av), anon_vma_id(av.parent)), tuple(decided),
            vma=vma.label(), linked=linked, anon_vma=av.id, parent=av.parent.id)
     return 0
 

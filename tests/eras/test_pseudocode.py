@@ -60,7 +60,12 @@ def test_every_decision_maps_to_a_line_whose_values_it_has(emitted):
                 ("5.9", "copy_present_page", "maybe_pinned"), ("5.9", "copy_present_page", "has_pinned"),
                 ("6.x", "do_wp_page", "exclusive"), ("6.x", "folio_try_dup_anon_rmap_pte", "needs_cow_for_dma"),
                 ("5.19", "page_try_dup_anon_rmap", "needs_cow_for_dma"), ("5.8", "__get_user_pages", "force_cow_break"),
-                ("6.x", "gup_must_unshare", "exclusive"), ("5.7", "copy_one_pte", "wrprotect")]:
+                ("6.x", "gup_must_unshare", "exclusive"), ("5.7", "copy_one_pte", "wrprotect"),
+                # anon_vma reuse at fork, the mprotect write upgrade, GUP's FOLL_WRITE test
+                ("5.7", "anon_vma_clone", "reuse_anon_vma"), ("5.19", "anon_vma_clone", "reuse_anon_vma"),
+                ("6.x", "anon_vma_clone", "reuse_anon_vma"), ("5.19", "change_protection", "private"),
+                ("6.x", "can_change_pte_writable", "exclusive"), ("5.8", "can_follow_write_pte", "follow_write"),
+                ("5.9", "can_follow_write_pte", "follow_write"), ("6.x", "can_follow_write_pte", "follow_write")]:
         assert key in seen_lines, key
     for (era, fn, line_id, keys), (where, d) in decisions.items():
         form = pseudocode.form_for(fn, era)
@@ -115,3 +120,70 @@ def test_bad_files_are_refused_with_the_file_named(tmp_path):
     (tmp_path / "f.b.txt").write_text("# f\neras: 5.7\nfile: mm/x.c\n---\ny\n")
     with pytest.raises(pseudocode.PseudocodeError, match="already has a form for era 5.7"):
         pseudocode.load_all(str(tmp_path))
+
+
+TAG = re.compile(r"^v\d+\.\d+(\.\d+)?(-rc\d+)?$")
+
+
+def test_every_form_says_what_it_was_checked_against_in_every_era():
+    """Each form names, for each of its eras, the kernel tree (tag) it was read against and the
+    file:function definitions read there; the form's own function is among them."""
+    forms = {id(f): f for f in pseudocode.load_all().values()}.values()
+    assert len(forms) > 70
+    for form in forms:
+        where = f"{form.fn}.{form.form}.txt"
+        eras = [c.era for c in form.checked]
+        assert sorted(eras) == sorted(form.eras), f"{where}: checked for {eras}, eras {form.eras}"
+        for c in form.checked:
+            assert TAG.match(c.tag), (where, c.tag)
+            assert c.refs and all("/" in f and f.endswith((".c", ".h")) for f, _ in c.refs), (where, c)
+            names = {n for _, n in c.refs}
+            assert form.fn in names, (where, c.era, names)
+            if c.era == "5.9-rc":
+                # No 5.9-rc tree: the record says what stood in for it.
+                assert "no 5.9-rc tree" in c.note, (where, c)
+    with pytest.raises(pseudocode.PseudocodeError, match="is not '<era> v<tag>"):
+        pseudocode.parse("# f\neras: 5.7\nfile: mm/x.c\nchecked: 5.7 mm/x.c:f\n---\nx\n", "f.a.txt")
+
+
+def _lit(scenario, era):
+    """Every lit line of a scenario's steps under an era: [(step, fn, line id, seen, outcome)]."""
+    run = run_scenario(load_scenario(os.path.join(ROOT, "scenarios", scenario)), era)
+    out = []
+    for s in run.steps:
+        code = pseudocode.step_code(s.events, get_era(era))
+        out += [(s.index, f["fn"], ln["id"], ln["seen"], ln["outcome"])
+                for f in code["fns"] for ln in f["lines"] if ln["lit"]]
+    return out
+
+
+def test_anon_vma_reuse_is_a_decision_with_its_counters():
+    # s14: the child of a child reuses an anon_vma by the 5.x degree although a VMA still uses it;
+    # 6.x counts VMAs apart and does not.
+    lit = {x[0]: x for x in _lit("reference/s14-anon-vma-double-reuse.yaml", "5.19") if x[1] == "anon_vma_clone"}
+    lit6 = {x[0]: x for x in _lit("reference/s14-anon-vma-double-reuse.yaml", "6.x") if x[1] == "anon_vma_clone"}
+    # The double reuse: the last fork's child takes anon_vma 3, which one VMA still uses, under 5.19 only.
+    last = max(lit)
+    assert lit[last][3:] == ("anon_vma 3: the parent VMA's own -> false, degree == 1", "the child reuses it")
+    assert lit6[last][3:] == ("anon_vma 3: num_children == 0, num_active_vmas == 1", "not reused")
+
+
+def test_the_mprotect_upgrade_is_a_decision_in_6x_only():
+    lit6 = [x for x in _lit("reference/s15-mprotect-write-upgrade.yaml", "6.x") if x[1] == "can_change_pte_writable"]
+    assert any("PageAnonExclusive(page) -> true" in seen and o == "writable now" for *_, seen, o in lit6), lit6
+    lit5 = _lit("reference/s15-mprotect-write-upgrade.yaml", "5.19")
+    assert not [x for x in lit5 if x[1] == "can_change_pte_writable"]
+    assert any(fn == "change_protection" and lid == "private" and o.startswith("read-only")
+               for _, fn, lid, _, o in lit5), lit5
+
+
+def test_gup_reports_whether_the_pte_did_for_foll_write():
+    # 5.8 forces FOLL_WRITE on a read-only GUP of a COW mapping: the first lookup finds a
+    # read-only PTE, which does not do, so GUP faults for writing first.
+    lit = [x for x in _lit("06-gup-breaks-cow.yaml", "5.8") if x[1] == "can_follow_write_pte"]
+    assert any("pte_write(pte) -> false" in seen and o == "fault for writing first" for *_, seen, o in lit), lit
+    # A step in which GUP faulted still anchors its breadcrumb on do_wp_page's decision.
+    run = run_scenario(load_scenario(os.path.join(ROOT, "scenarios", "06-gup-breaks-cow.yaml")), "5.8")
+    both = [pseudocode.step_code(s.events, get_era("5.8")) for s in run.steps]
+    both = [c for c in both if {"can_follow_write_pte", "do_wp_page"} <= {f["fn"] for f in c["fns"] if f["decided"]}]
+    assert both and all(c["decided"] == "do_wp_page" for c in both), [c["decided"] for c in both]

@@ -58,7 +58,8 @@ def reveal(pg):
 
 
 def lit(pg, era):
-    return pg.locator(f'#code .code-pane[data-era="{era}"] .code-line.lit')
+    """The lit lines of the function that decided (the one whose block is open)."""
+    return pg.locator(f'#code .code-pane[data-era="{era}"] details[open] .code-line.lit')
 
 
 def test_08_in_comparison_the_lit_line_changes_with_the_step_and_the_era(page):
