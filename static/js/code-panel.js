@@ -15,9 +15,10 @@ function fnBlock(f, open) {
   return el("details", { class: `code-fn${f.decided ? " decided" : ""}`, "data-fn": f.fn, open },
     el("summary", {},
       el("code", { class: "code-name" }, `${f.fn}()`),
-      el("span", { class: "code-file" }, f.file),
-      el("a", { class: "code-src", href: f.href, target: "_blank", rel: "noopener noreferrer",
-                title: `${f.fn}() in the real source (opens a new tab)` }, "source ↗")),
+      el("span", { class: "code-file" }, f.file)),
+    // Beside the summary on screen, but not inside it: a link may not sit in an interactive element.
+    el("a", { class: "code-src", href: f.href, target: "_blank", rel: "noopener noreferrer",
+              title: `${f.fn}() in the real source (opens a new tab)` }, "source ↗"),
     el("p", { class: "code-title" }, f.title),
     el("ol", { class: "code-lines" }, f.lines.map(lineItem)));
 }

@@ -60,6 +60,7 @@ const focus = viewToggle("focus-toggle", "cowviz.focus", false, ["Diagram only: 
 // Code view: the kernel code in place of the narration and the event list (code-panel.js).
 const codeView = viewToggle("code-toggle", "cowviz.code", false, ["Code: on", "Code"], (on) => {
   document.body.classList.toggle("code-view", on);
+  if (on) requestAnimationFrame(() => showLitLines($("#code")));   // drawn hidden: place the lit lines now
 });
 const inspector = new Inspector($("#inspector"), { onSelect: (id, entry) => markSelection(id, entry) });
 const timeline = new Timeline($("#timeline"), { onSeek: (n) => player.goto(n) });
@@ -274,9 +275,12 @@ function renderPaneText(index) {
   renderSide();
 }
 
-// Each code pane scrolls its own lit line into view (the two eras' lines may sit at different heights).
+// Each code pane scrolls its own lit line into view (the two eras' lines may sit at different heights),
+// with the deciding function's name above it where both fit; the call path shows its deciding end.
 function showLitLines(box) {
   box.querySelectorAll(".code-pane").forEach((pane) => {
+    const path = pane.querySelector(".code-path");
+    if (path) path.scrollLeft = path.scrollWidth;
     const lit = pane.querySelector(".code-fn[open] .code-line.lit");
     if (!lit) return;
     let scroller = pane;
@@ -284,8 +288,18 @@ function showLitLines(box) {
       scroller = scroller.parentElement;
     }
     if (!scroller || scroller === document.body || scroller === document.documentElement) return;
-    const top = lit.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
-    scroller.scrollTop += top - scroller.clientHeight / 3;
+    // Never scroll the narration out of sight: the lit line only pulls a box the narration is not in
+    // (in code view the narration is hidden, so the strip may scroll).
+    const narration = document.querySelector("#narration");
+    if (narration && scroller.contains(narration) && narration.offsetParent !== null) return;
+    const head = pane.querySelector(".code-head");
+    const stuck = head && scroller === pane && getComputedStyle(head).position === "sticky" ? head.offsetHeight : 0;
+    const sr = scroller.getBoundingClientRect();
+    const room = scroller.clientHeight - stuck;
+    const fnTop = lit.closest(".code-fn").getBoundingClientRect().top - sr.top - stuck;
+    const litTop = lit.getBoundingClientRect().top - sr.top - stuck;
+    const litBottom = lit.getBoundingClientRect().bottom - sr.top - stuck;
+    scroller.scrollTop += litBottom - fnTop <= room ? fnTop : litTop - room / 4;
   });
 }
 
