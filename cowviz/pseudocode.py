@@ -52,6 +52,9 @@ _CHECK = re.compile(r"^(?P<era>\S+)\s+(?P<tag>v\d+\.\d+(?:\.\d+)?(?:-rc\d+)?)"
                     r"(?P<refs>(?:\s+[\w./-]+\.[ch]:[A-Za-z_]\w*)+)\s*(?:\((?P<note>.+)\))?$")
 
 
+_REF = re.compile(r"([\w./-]+\.[ch]):([A-Za-z_]\w*)")
+
+
 @dataclass(frozen=True)
 class Check:
     """What one era's form was read against: a tree's tag and (file, function) pairs."""
@@ -99,7 +102,7 @@ def parse(text: str, name: str) -> Form:
                 if not m:
                     raise PseudocodeError(f"{name}: 'checked: {value.strip()}' is not "
                                           f"'<era> v<tag> <file>:<function>... (note)'")
-                refs = tuple(tuple(r.rsplit(":", 1)) for r in m["refs"].split())
+                refs = tuple(_REF.findall(m["refs"]))
                 checked.append(Check(m["era"], m["tag"], refs, m["note"] or ""))
                 continue
             meta[key.strip()] = value.strip()
