@@ -212,7 +212,7 @@ def cls_command_undo(server, budget):
 
 def cls_session_200(server, budget):
     c = client(server)
-    times, sizes, t0 = [], [], time.monotonic()
+    times, sizes, cpus, t0 = [], [], [], time.monotonic()
     lines = session_lines()
     try:
         _, reply = timed(c, "sandbox", {"era": "5.9"}, 60)
@@ -220,20 +220,31 @@ def cls_session_200(server, budget):
         for line in lines:
             if time.monotonic() - t0 > budget:
                 break
+            cpu = server.cpu_s()
             dt, reply = timed(c, "command", {"text": line, "rev": rev}, budget)
+            cpus.append(server.cpu_s() - cpu)   # the server's CPU time for this reply (load-independent)
             rev = reply.get("rev")
             times.append(dt)
             sizes.append(reply_size(reply))
         rss_session = server.rss()[0]
+        cpu = server.cpu_s()
         era_dt, _ = timed(c, "era", {"eras": ["6.x"]}, budget)
+        era_cpu = server.cpu_s() - cpu
+        undo_dt, _ = timed(c, "undo", {"rev": None}, budget)
         c2 = client(server)
         restore_dt, reply = timed(c2, "sandbox", {"era": "5.9", "commands": lines}, budget)
         c2.disconnect()
         q = statistics.quantiles(times, n=20)
-        return {"commands": len(times), "p95_reply_s": round(q[-1], 3), "worst_reply_s": round(max(times), 3),
+        last = times[-50:]
+        return {"commands": len(times), "p50_reply_s": round(statistics.median(times), 3),
+                "p95_reply_s": round(q[-1], 3), "worst_reply_s": round(max(times), 3),
+                "p95_last50_s": round(statistics.quantiles(last, n=20)[-1], 3) if len(last) > 20 else None,
+                "cpu_per_command_ms": round(1000 * sum(cpus) / max(1, len(cpus)), 1),
+                "cpu_worst_command_ms": round(1000 * max(cpus, default=0), 1),
                 "last_reply_kb": sizes[-1] // 1024, "total_s": round(sum(times), 1),
                 "rss_at_200_mb": round(rss_session),
-                "era_switch_s": round(era_dt, 3), "restore_200_s": round(restore_dt, 3)}
+                "era_switch_s": round(era_dt, 3), "era_switch_cpu_ms": round(1000 * era_cpu),
+                "undo_at_200_s": round(undo_dt, 3), "restore_200_s": round(restore_dt, 3)}
     finally:
         c.disconnect()
 

@@ -1,22 +1,36 @@
-"""The sandbox's layout as a function of its history: the union of every state in it, laid out once.
+"""The sandbox's layout as a function of its history, placing what is new without Graphviz.
 
-HistoryLayouter is the sandbox's counterpart of layout_run(): it keeps the union graph of the
-states of the current history (the start and the state after each command), so
+HistoryLayouter is the sandbox's counterpart of layout_run().  It keeps the union graph of the
+states of the current history (the start and the state after each command) and one record per
+state (what it added, the side map before it).  Each push is one of two kinds, decided from the
+union alone (_needs_full):
+
+  * placed: the new objects are pages, holders, anon_vmas or memcgs in columns that are already
+    there, nothing already drawn changed size, and not many objects were placed this way since
+    the last full layout.  place.extend() puts them into the last drawing: no Graphviz run, and
+    nothing on screen moves.  This is what almost every command is.
+  * full: anything else (the first state, a new column, a new process, VMA or PTE row, a node
+    or a column that grew, or the drawing has had enough placed into it): the union as it is
+    at that state is laid out by Graphviz once, like layout_run() does.
+
+So the drawing of a history is the full layout of its last full state plus the placements of
+the states after it, in order, which makes it a function of the history only:
 
   * the same history typed line by line, restored at once (a reload) or reached by an undo
-    lays out the same: the layout depends on the states, not on the way they came;
+    lays out the same; a restore or an era switch runs Graphviz once (for the last full state),
+    not once per full state on the way;
   * an undo takes its state back out of the union (each push records what it added, and a pop
     removes exactly that), so `command` + `undo` repeated does not grow anything;
-  * memory is bounded by the history: one small record per state (what it added, the side map
-    before it), the union, and the last two states' graphs; no frames are kept;
-  * Graphviz runs only when the union changes, and then once (the width that decides how far a
-    tall drawing is compressed for a projector is estimated, fit_estimated); otherwise the last
-    layout is reused.
+  * memory is bounded by the history: one small record per state, the geometry of each full
+    state and of the last one, the union and the last two states' graphs; no frames are kept.
 
     h = HistoryLayouter("6.x", legend=False)
-    h.push(snapshot, events, layout=False)   # many states, e.g. a restore: no layout yet
+    h.push(snapshot, events)                 # many states, e.g. a restore: no layout yet
     frame = h.frame()                        # lay out (if needed) and draw the last state
     h.pop(prev_snapshot, prev_events, before_prev_snapshot_or_None)   # an undo
+
+With the legend (legend=True) the legend's rows are fitted to a measured width, so every change
+is a full layout there; the sandbox draws its key in the page (legend=False).
 """
 from __future__ import annotations
 
@@ -27,7 +41,12 @@ import networkx as nx
 from .dot import ASPECT, GRAPH_ATTRS, dot_text, table_size, tables
 from .frame import Frame
 from .graph import SideMap, build_graph
-from .layout import assign_sizes, fit_drawing, layout
+from .layout import assign_sizes, fit_drawing, layout, merge_into
+from .place import extend
+
+HARD_KINDS = ("task", "mm", "vma", "pte")     # a process box or a VMA table changes shape: lay out again
+MIN_PLACED = 8             # objects placed into a full layout before the drawing is laid out afresh ...
+PLACED_SHARE = 0.25        # ... or this share of the objects it had, whichever is more
 
 
 def fit_estimated(union) -> None:
@@ -36,13 +55,7 @@ def fit_estimated(union) -> None:
     toward is that width / ASPECT.  ratio=compress only acts on a drawing taller than that, so
     a low drawing is laid out as it would be without it."""
     union.graph.pop("compress", None)
-    widest: dict = {}
-    for vma, cells in tables(union).items():
-        col = union.nodes[vma]["col"]
-        widest[col] = max(widest.get(col, 0.0), table_size(cells)[0])
-    for n, d in union.nodes(data=True):
-        if d["kind"] not in ("vma", "pte"):
-            widest[d["col"]] = max(widest.get(d["col"], 0.0), d["size"][0])
+    widest = _widest(union)
     if widest:
         width = sum(widest.values()) + float(GRAPH_ATTRS["ranksep"]) * 72 * (len(widest) - 1)
         union.graph["compress"] = round(width / ASPECT / 72, 3)
@@ -55,9 +68,23 @@ def _copy_sides(sides: SideMap) -> SideMap:
     return other
 
 
+def _widest(union) -> dict:
+    """Column -> the width of its widest object (points), VMA tables whole."""
+    widest: dict = {}
+    for vma, cells in tables(union).items():
+        col = union.nodes[vma]["col"]
+        widest[col] = max(widest.get(col, 0.0), table_size(cells)[0])
+    for n, d in union.nodes(data=True):
+        if d["kind"] not in ("vma", "pte"):
+            widest[d["col"]] = max(widest.get(d["col"], 0.0), d["size"][0])
+    return widest
+
+
 class _Record:
-    """What one push added to the union, to take it out again."""
-    __slots__ = ("nodes", "edges", "grown", "sides", "caption")
+    """One state of the history: what its push added to the union (to take it out again), and how
+    it is laid out."""
+    __slots__ = ("nodes", "edges", "grown", "sides", "caption", "full", "base", "placed", "widths", "widest",
+                 "size", "geom")
 
     def __init__(self, sides, caption=""):
         self.caption = caption
@@ -65,27 +92,13 @@ class _Record:
         self.edges: list = []          # (u, v, key) new in the union
         self.grown: dict = {}          # node id -> (chars, lines) before this push widened it
         self.sides = sides             # the SideMap as it was before this push
-
-
-def _merge(union: nx.MultiDiGraph, g: nx.MultiDiGraph, rec: _Record) -> None:
-    """layout.merge_into(), recording what changed."""
-    for n, d in g.nodes(data=True):
-        chars = max((len(line) for line in d["label"]), default=0)
-        lines = len(d["label"])
-        if n in union:
-            u = union.nodes[n]
-            if chars > u["chars"] or lines > u["lines"]:
-                rec.grown.setdefault(n, (u["chars"], u["lines"]))
-                u["chars"] = max(u["chars"], chars)
-                u["lines"] = max(u["lines"], lines)
-        else:
-            union.add_node(n, kind=d["kind"], col=d["col"], box=d["box"], seq=d["seq"], chars=chars,
-                           lines=lines, cls=d["cls"])
-            rec.nodes.append(n)
-    for u, v, k, d in g.edges(keys=True, data=True):
-        if not union.has_edge(u, v, k):
-            union.add_edge(u, v, key=k, kind=d["kind"], label=d["label"], cls=d["cls"])
-            rec.edges.append((u, v, k))
+        self.full = True               # laid out by Graphviz (else placed into the full layout `base`)
+        self.base = 0                  # the index of the full state this one's drawing extends
+        self.placed = 0                # objects placed since that full state, this push's included
+        self.widths: dict = {}         # at the full state: each width group's characters ...
+        self.widest: dict = {}         # ... each column's widest object (points) ...
+        self.size = 0                  # ... and the union's number of nodes
+        self.geom = None               # the geometry (kept for full states)
 
 
 class HistoryLayouter:
@@ -102,9 +115,9 @@ class HistoryLayouter:
         self._prev = None              # the one before (labels that changed flash)
         self._snap = None
         self._caption = ""
-        self._dirty = True             # the union changed since the last layout
-        self._geom = None
-        self.layouts = 0               # how many times the union was laid out (tests, benchmark)
+        self._last = None              # (record, geometry) of the last state drawn
+        self.layouts = 0               # full layouts made (Graphviz runs of the union; tests, benchmark)
+        self.placements = 0            # pushes drawn by placing their objects into the drawing
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -115,22 +128,43 @@ class HistoryLayouter:
         with self._lock:
             rec = _Record(_copy_sides(self.sides), caption)
             g = build_graph(snapshot, events, self.expanded, self.sides)
-            _merge(self.union, g, rec)
-            self._dirty = self._dirty or bool(rec.nodes or rec.edges or rec.grown)
+            cols = {d["col"] for _, d in self.union.nodes(data=True)}
+            merge_into(self.union, g, rec)
+            widths = assign_sizes(self.union)
+            prev = self.records[-1] if self.records else None
+            rec.full = self._needs_full(rec, prev, widths, cols)
+            if rec.full:
+                rec.base, rec.widths, rec.widest, rec.size = len(self.records), widths, _widest(self.union), len(self.union)
+            else:
+                rec.base, rec.widths, rec.widest, rec.size = prev.base, prev.widths, prev.widest, prev.size
+                rec.placed = prev.placed + len(rec.nodes)
             self.records.append(rec)
             self._prev, self._graph, self._snap, self._caption = self._graph, g, snapshot, caption
+
+    def _needs_full(self, rec: _Record, prev: _Record | None, widths: dict, cols: set) -> bool:
+        """Whether this state is laid out by Graphviz (see the module's docstring); from the union only."""
+        if prev is None:
+            return True
+        if not (rec.nodes or rec.edges or rec.grown):
+            return False                          # nothing new: the last drawing as it is
+        if self.legend:
+            return True
+        union = self.union
+        if any(union.nodes[n]["kind"] in HARD_KINDS or union.nodes[n]["col"] not in cols or
+               union.nodes[n]["size"][0] > prev.widest.get(union.nodes[n]["col"], 0.0) + 0.5 for n in rec.nodes):
+            return True
+        if any(union.nodes[n]["lines"] != lines for n, (_, lines) in rec.grown.items()):
+            return True                           # a node got taller
+        if any(widths.get(group) != w for group, w in prev.widths.items()):
+            return True                           # a width group grew: its nodes are wider
+        return prev.placed + len(rec.nodes) > max(MIN_PLACED, PLACED_SHARE * prev.size)
 
     def pop(self, last=None, before_last=None) -> None:
         """Take the last state out.  `last` and `before_last` are (snapshot, events) of the states
         that are now the last two (None where there is none), to draw the new last state."""
         with self._lock:
             rec = self.records.pop()
-            for u, v, k in rec.edges:
-                self.union.remove_edge(u, v, k)
-            self.union.remove_nodes_from(rec.nodes)
-            for n, (chars, lines) in rec.grown.items():
-                self.union.nodes[n]["chars"], self.union.nodes[n]["lines"] = chars, lines
-            self._dirty = self._dirty or bool(rec.nodes or rec.edges or rec.grown)
+            _take_out(self.union, rec)
             # Draw the new last state with the side map as it was when it was pushed (build_graph
             # only reads it for objects it has already placed), the one before likewise.
             self.sides = rec.sides
@@ -144,21 +178,62 @@ class HistoryLayouter:
                 self._caption = self.records[-1].caption
 
     def frame(self) -> Frame | None:
-        """The frame of the last state (None for an empty history), laying the union out if it changed."""
+        """The frame of the last state (None for an empty history), laying it out if it is not yet."""
         with self._lock:
             if self._graph is None:
                 return None
-            if self._dirty or self._geom is None:
-                assign_sizes(self.union)
-                if self.legend:
-                    fit_drawing(self.union)          # the legend's rows need the measured width
-                else:
-                    fit_estimated(self.union)        # one Graphviz run per re-layout
-                self._geom, _ = layout(self.union)
-                self.layouts += 1
-                self._dirty = False
-            return Frame(len(self.records) - 1, self._snap.era, self._graph, self._prev, self.union, self._geom,
-                         self._caption)
+            return Frame(len(self.records) - 1, self._snap.era, self._graph, self._prev, self.union,
+                         self._geometry(), self._caption)
+
+    def _geometry(self):
+        """The geometry of the last state: its full state's layout with the placements after it."""
+        i = len(self.records) - 1
+        rec = self.records[i]
+        if self._last is not None and self._last[0] is rec:
+            return self._last[1]
+        assign_sizes(self.union)                  # an undo may have taken a wider label out
+        if self._last is not None and i > 0 and self._last[0] is self.records[i - 1] and not rec.full:
+            geom = self._place(self._last[1], rec)
+        else:
+            base = self.records[rec.base]
+            if base.geom is None:
+                base.geom = self._full(rec.base)
+            geom = base.geom
+            for r in self.records[rec.base + 1:i + 1]:
+                geom = self._place(geom, r)
+        self._last = (rec, geom)
+        return geom
+
+    def _place(self, geom, rec: _Record):
+        if not (rec.nodes or rec.edges):
+            return geom
+        self.placements += 1
+        return extend(geom, self.union, rec.nodes, [k for _, _, k in rec.edges])
+
+    def _full(self, index: int):
+        """Graphviz's layout of the union as it was at state `index`."""
+        union = self.union
+        if index < len(self.records) - 1:
+            union = union.copy()
+            for r in reversed(self.records[index + 1:]):
+                _take_out(union, r)
+            assign_sizes(union)
+        if self.legend:
+            fit_drawing(union)                    # the legend's rows need the measured width
+        else:
+            fit_estimated(union)                  # one Graphviz run per full layout
+        geom, _ = layout(union)
+        self.layouts += 1
+        return geom
+
+
+def _take_out(union, rec: _Record) -> None:
+    """Undo what one push added to the union."""
+    for u, v, k in rec.edges:
+        union.remove_edge(u, v, k)
+    union.remove_nodes_from(rec.nodes)
+    for n, (chars, lines) in rec.grown.items():
+        union.nodes[n]["chars"], union.nodes[n]["lines"] = chars, lines
 
 
 __all__ = ["HistoryLayouter", "dot_text"]

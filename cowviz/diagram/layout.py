@@ -59,25 +59,37 @@ class RunLayout:
         return {"v": 1, "era": self.era, "frames": [f.to_json() for f in self.frames]}
 
 
-def merge_into(union: nx.MultiDiGraph, g: nx.MultiDiGraph) -> None:
-    """Add one step's nodes and edges to the union, keeping the largest label seen."""
+def merge_into(union: nx.MultiDiGraph, g: nx.MultiDiGraph, added=None) -> None:
+    """Add one step's nodes and edges to the union, keeping the largest label seen.
+
+    `added` (history.py's record of a push), when given, is told what changed: the new node ids
+    (.nodes), the new edges (.edges, as (u, v, key)) and, per node that grew, its (chars, lines)
+    before (.grown), so that exactly this can be taken out again."""
     for n, d in g.nodes(data=True):
         chars = max((len(line) for line in d["label"]), default=0)
         lines = len(d["label"])
         if n in union:
             u = union.nodes[n]
-            u["chars"] = max(u["chars"], chars)
-            u["lines"] = max(u["lines"], lines)
+            if chars > u["chars"] or lines > u["lines"]:
+                if added is not None:
+                    added.grown.setdefault(n, (u["chars"], u["lines"]))
+                u["chars"] = max(u["chars"], chars)
+                u["lines"] = max(u["lines"], lines)
         else:
             union.add_node(n, kind=d["kind"], col=d["col"], box=d["box"], seq=d["seq"], chars=chars,
                            lines=lines, cls=d["cls"])
+            if added is not None:
+                added.nodes.append(n)
     for u, v, k, d in g.edges(keys=True, data=True):
         if not union.has_edge(u, v, k):
             union.add_edge(u, v, key=k, kind=d["kind"], label=d["label"], cls=d["cls"])
+            if added is not None:
+                added.edges.append((u, v, k))
 
 
-def assign_sizes(union: nx.MultiDiGraph) -> None:
-    """Give every node its fixed size: one width per column group, height by its most lines."""
+def assign_sizes(union: nx.MultiDiGraph) -> dict:
+    """Give every node its fixed size: one width per column group, height by its most lines.
+    Returns the width of each group (characters)."""
     widths: dict = {}
     badge = max(len(b) for b in style.BADGES.values()) + 2
     for n, d in union.nodes(data=True):
@@ -88,6 +100,7 @@ def assign_sizes(union: nx.MultiDiGraph) -> None:
         lines = d["lines"] + (1 if d["kind"] in style.BADGE_KINDS else 0)
         size = style.cell_size if d["kind"] in ("vma", "pte") else style.node_size
         d["size"] = size(widths[style.WIDTH_GROUP[d["kind"]]], lines)
+    return widths
 
 
 def fit_drawing(union) -> None:

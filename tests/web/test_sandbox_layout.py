@@ -1,0 +1,108 @@
+"""The sandbox's layout: a command places what is new into the drawing without Graphviz, nothing
+already drawn moves, and the drawing is a function of the history (cowviz/diagram/history.py)."""
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from cowviz.diagram.graphviz import CACHE
+from cowviz.web.frames import SandboxFrames
+from cowviz.web.sandbox import Sandbox
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
+from bench_adversarial import session_lines  # noqa: E402
+
+HEAD = ["mmap P buf 8", "fork P C", "write P buf[0] A", "write C buf[0] B"]
+
+
+def sandbox(lines=(), era="5.9", typed=False):
+    """A sandbox after `lines`: drawn after each (typed, as the server replies) or once (a restore)."""
+    view = SandboxFrames(era)
+    box = Sandbox(era, view=view)
+    for line in lines:
+        box.apply(line)
+        if typed:
+            view.frame_json()
+    view.frame_json()
+    return box, view
+
+
+def places(frame) -> dict:
+    return {n["id"]: (n["x"], n["y"], n["w"], n["h"]) for n in frame["nodes"]}
+
+
+@pytest.mark.parametrize("line", ["write P buf[1] X", "pin P buf[2] as nic write longterm", "gup C buf[3] as dev x8",
+                                  "vmsplice C buf[0] pipe", "read P buf[4]"])
+def test_a_command_that_adds_pages_or_holders_runs_no_graphviz_and_moves_nothing(line):
+    box, view = sandbox(HEAD)
+    before = places(view.frame_json())
+    runs, layouts = CACHE.runs, view.layouter.layouts
+    box.apply(line)
+    after = places(view.frame_json())
+    assert CACHE.runs == runs and view.layouter.layouts == layouts
+    assert view.layouter.placements >= 1
+    assert set(after) - set(before), "the command added something to draw"
+    assert {n: after[n] for n in before if n in after} == {n: before[n] for n in before if n in after}
+
+
+def test_graphviz_runs_for_few_commands_of_a_long_session():
+    """Finding: every new object re-laid out the whole union with Graphviz (0.72 s p95 at 200 commands)."""
+    view = SandboxFrames("5.9")
+    box = Sandbox("5.9", view=view)
+    runs0, ran = CACHE.runs, 0
+    lines = session_lines(120)
+    for line in lines:
+        runs = CACHE.runs
+        box.apply(line)
+        view.frame_json()
+        ran += CACHE.runs > runs
+    assert view.layouter.layouts <= 8 and ran <= view.layouter.layouts
+    assert CACHE.runs - runs0 <= 8
+    assert view.layouter.placements >= 30
+
+
+def test_placed_objects_overlap_nothing():
+    box, view = sandbox(session_lines(120))
+    frame = view.frame_json()
+    rects = [(n["id"], n["x"] - n["w"] / 2, n["y"] - n["h"] / 2, n["x"] + n["w"] / 2, n["y"] + n["h"] / 2)
+             for n in frame["nodes"] if n["kind"] not in ("pte", "vma")]
+    # VMA tables whole: the header and its rows.
+    tables: dict = {}
+    for n in frame["nodes"]:
+        if n["kind"] in ("pte", "vma"):
+            key = n["id"].split(":")[1:3]
+            x0, y0, x1, y1 = n["x"] - n["w"] / 2, n["y"] - n["h"] / 2, n["x"] + n["w"] / 2, n["y"] + n["h"] / 2
+            t = tables.setdefault(tuple(key), [x0, y0, x1, y1])
+            tables[tuple(key)] = [min(t[0], x0), min(t[1], y0), max(t[2], x1), max(t[3], y1)]
+    rects += [("table " + ":".join(k), *r) for k, r in tables.items()]
+    for i, a in enumerate(rects):
+        for b in rects[i + 1:]:
+            assert not (a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]), f"{a[0]} overlaps {b[0]}"
+    x0, y0, w, h = frame["vb"]
+    assert all(x0 <= r[1] and r[3] <= x0 + w and y0 <= r[2] and r[4] <= y0 + h for r in rects)
+    for e in frame["edges"]:
+        assert e["d"].startswith("M") and e["tip"]
+
+
+def test_typed_restored_and_undone_to_lay_out_the_same_with_placements():
+    lines = session_lines(70)
+    typed, tview = sandbox(lines + ["write P buf[5] U", "pin C buf[1] as extra write longterm"], typed=True)
+    assert tview.layouter.placements > 20
+    typed.undo()
+    typed.undo()
+    runs = CACHE.runs
+    restored, rview = sandbox(lines)
+    # A restore lays out its last full state only: at most one Graphviz run (none when cached).
+    assert rview.layouter.layouts == 1 and CACHE.runs - runs <= 1
+    assert tview.frame_json() == rview.frame_json()
+
+
+def test_an_undo_draws_the_drawing_before_the_command():
+    box, view = sandbox(HEAD + ["read P buf[1]"])
+    before = view.frame_json()
+    box.apply("pin P buf[2] as nic write longterm")
+    view.frame_json()
+    box.undo()
+    assert view.frame_json() == before
