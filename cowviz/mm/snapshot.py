@@ -34,6 +34,7 @@ they show as "has_pinned_name" and as nulls where the era has no such field.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import NamedTuple
 
 from .events import anon_vma_id, holder_id, memcg_id, mm_id, page_id, task_id, vma_id
@@ -144,10 +145,10 @@ class Snapshot(NamedTuple):
     facts: EraFacts                # what the era is (not in to_json: see above)
 
     def task(self, name: str) -> TaskSnap | None:
-        return next((t for t in self.tasks if t.name == name), None)
+        return _index(self.tasks, "name").get(name)
 
     def mm(self, id: str) -> MmSnap | None:
-        return next((m for m in self.mms if m.id == id), None)
+        return _index(self.mms, "id").get(id)
 
     def vma(self, task: str, name: str) -> VmaSnap | None:
         t = self.task(task)
@@ -159,7 +160,8 @@ class Snapshot(NamedTuple):
         return v.ptes[i] if v is not None and i < len(v.ptes) else None
 
     def page(self, pfn: int) -> PageSnap | None:
-        return next((p for p in self.pages if p.pfn == pfn), None)
+        i = bisect_left(self.pages, pfn, key=_pfn)      # pages are in pfn order (the zero page is pfn 0)
+        return self.pages[i] if i < len(self.pages) and self.pages[i].pfn == pfn else None
 
     def page_at(self, task: str, vma: str, i: int) -> PageSnap | None:
         pte = self.pte(task, vma, i)
@@ -167,6 +169,23 @@ class Snapshot(NamedTuple):
 
     def to_json(self) -> dict:
         return to_json(self)
+
+
+def _pfn(p: PageSnap) -> int:
+    return p.pfn
+
+
+_INDEXES: dict = {}         # id(tuple) -> (the tuple, {key: item}); holding the tuple keeps its id its own
+
+
+def _index(items: tuple, field: str) -> dict:
+    """items by `field`, made once per tuple (snapshots are immutable), so a lookup is not a scan."""
+    entry = _INDEXES.get(id(items))
+    if entry is None or entry[0] is not items:
+        if len(_INDEXES) >= 256:
+            _INDEXES.clear()
+        entry = _INDEXES[id(items)] = (items, {getattr(x, field): x for x in items})
+    return entry[1]
 
 
 def take_snapshot(k) -> Snapshot:
