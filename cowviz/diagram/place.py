@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from . import style
 from .dot import GRAPH_ATTRS, ROW_GAP, tables
-from .ids import sort_key
+from ..ids import sort_key
 from .layout import Geometry
 
 SEP = float(GRAPH_ATTRS["nodesep"]) * 72          # the gap Graphviz keeps between nodes of a column

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from cowviz import ids
 from cowviz.diagram.graphviz import CACHE
 from cowviz.web.frames import SandboxFrames
 from cowviz.web.sandbox import Sandbox
@@ -72,11 +73,11 @@ def test_placed_objects_overlap_nothing():
     tables: dict = {}
     for n in frame["nodes"]:
         if n["kind"] in ("pte", "vma"):
-            key = n["id"].split(":")[1:3]
+            key = ids.vma_of(n["id"]) if n["kind"] == "pte" else n["id"]
             x0, y0, x1, y1 = n["x"] - n["w"] / 2, n["y"] - n["h"] / 2, n["x"] + n["w"] / 2, n["y"] + n["h"] / 2
-            t = tables.setdefault(tuple(key), [x0, y0, x1, y1])
-            tables[tuple(key)] = [min(t[0], x0), min(t[1], y0), max(t[2], x1), max(t[3], y1)]
-    rects += [("table " + ":".join(k), *r) for k, r in tables.items()]
+            t = tables.setdefault(key, [x0, y0, x1, y1])
+            tables[key] = [min(t[0], x0), min(t[1], y0), max(t[2], x1), max(t[3], y1)]
+    rects += [("table of " + k, *r) for k, r in tables.items()]
     for i, a in enumerate(rects):
         for b in rects[i + 1:]:
             assert not (a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]), f"{a[0]} overlaps {b[0]}"
