@@ -107,3 +107,22 @@ def test_an_undo_draws_the_drawing_before_the_command():
     view.frame_json()
     box.undo()
     assert view.frame_json() == before
+
+
+def test_command_and_undo_repeated_keep_nothing_and_run_no_graphviz():
+    """Finding: command + undo repeated grew the layouter without bound; each cycle got slower."""
+    box, view = sandbox(HEAD + ["mmap P sh 4 shared"], typed=True)
+    h = view.layouter
+    kept = lambda: (len(h.records), len(h.union), h.union.number_of_edges(), sum(r.geom is not None for r in h.records))
+    before, layouts, runs = kept(), h.layouts, CACHE.runs
+    for i in range(15):
+        box.apply(f"gup P buf[{i % 8}] as dev{i} x4")
+        view.frame_json()
+        box.apply(f"write P sh[{i % 4}] S{i}")
+        view.frame_json()
+        box.undo()
+        view.frame_json()
+        box.undo()
+        view.frame_json()
+    assert kept() == before
+    assert h.layouts == layouts and CACHE.runs == runs
