@@ -1,4 +1,5 @@
-"""The Socket.IO namespace: one short handler per event, each handing off to the connection's Session.
+"""The Socket.IO namespace: one short handler per event, each handing off to the connection's Session,
+whose handler of the same name answers it (`on_step` -> the player's `step`; session.py).
 
 Every event is a request with an acknowledgement; the reply always has one
 shape: {"ok": true, ...} or {"ok": false, "error": "what went wrong"}.
@@ -29,7 +30,7 @@ class CowvizNamespace(RoomEvents, Namespace):
         self.sessions: dict[str, Session] = {}
         self.rooms = rooms
 
-    def _handle(self, method: str, data, extra=(), sid=None) -> dict:
+    def _handle(self, event: str, data, extra=(), sid=None) -> dict:
         session = self.sessions.get(request.sid if sid is None else sid)
         if session is None:
             return {"ok": False, "error": "not connected; reload the page"}
@@ -40,22 +41,22 @@ class CowvizNamespace(RoomEvents, Namespace):
             with session.lock:
                 if session.gone.is_set():
                     return {"ok": False, "error": "the connection has closed"}
-                return {"ok": True, **getattr(session, method)(data)}
+                return {"ok": True, **session.handle(event, data)}
         except WebError as e:
             return {"ok": False, "error": str(e)}
         except Cancelled:
             return {"ok": False, "error": "the connection has closed"}
         except Exception:                                 # a bug: log it, answer without a traceback
-            log.exception("%s failed", method)
-            return {"ok": False, "error": f"the server failed on '{method}' (a bug; it is in the server log)"}
+            log.exception("%s failed", event)
+            return {"ok": False, "error": f"the server failed on '{event}' (a bug; it is in the server log)"}
 
-    FAST = {"step": "goto", "open": "open"}
+    FAST = ("step", "open")
 
     def answer_at_once(self, sid, namespace, data):
         """The fast lane (ordered.py): the reply to a `step` or `open` the shared caches answer, else None (queued)."""
         if namespace != self.namespace or type(data) is not list or len(data) != 2:
             return None
-        method = self.FAST.get(data[0]) if type(data[0]) is str else None
+        method = data[0] if type(data[0]) is str and data[0] in self.FAST else None
         session = self.sessions.get(sid)
         if method is None or session is None or not session.warm(method, data[1]):
             return None
@@ -84,10 +85,10 @@ class CowvizNamespace(RoomEvents, Namespace):
         return self._handle("open", data, extra)
 
     def on_step(self, data=None, *extra):
-        return self._handle("goto", data, extra)
+        return self._handle("step", data, extra)
 
     def on_era(self, data=None, *extra):
-        return self._handle("set_eras", data, extra)
+        return self._handle("era", data, extra)
 
     def on_answer(self, data=None, *extra):
         return self._handle("answer", data, extra)
@@ -111,7 +112,7 @@ class CowvizNamespace(RoomEvents, Namespace):
         return self._handle("export", data, extra)
 
     def on_lab(self, data=None, *extra):
-        return self._handle("run_lab", data, extra)
+        return self._handle("lab", data, extra)
 
     def on_draft(self, data=None, *extra):
         return self._handle("draft", data, extra)

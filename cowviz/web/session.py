@@ -1,5 +1,12 @@
 """One connection's state, and every request it can make.  The namespace hands each event here.
 
+    Session          one connection: its lock, and the player or the sandbox it has open
+    PlayerSession    a walkthrough under one era or two, at a step (the player, the editor's preview)
+    SandboxSession   the sandbox: an era and the command list
+
+Each handler is named as its Socket.IO event (docs/web.md): `Session.handle("step", data)` calls
+`PlayerSession.step`.  `open` starts a player and `sandbox` a sandbox, replacing what was open.
+
 State is small and replayable: in the player, the walkthrough's name, the
 era (or two eras to compare) and the step; in the sandbox, the era and the
 command list.  Everything shown is recomputed from that state (runs are
@@ -41,26 +48,28 @@ def _int(value, what: str, low: int = 0, high: int = 10 ** 9) -> int:
         raise WebError(str(e)) from None
 
 
-class Session:
-    """The state of one browser tab, and its handlers."""
+def panes(library: Library, frames: FrameSource, name: str, eras: list, step: int, reveal) -> list:
+    """The pane of each era at a step (`reveal`: True, or the eras whose question is answered)."""
+    out = []
+    for era in eras:
+        held = not (reveal is True or (isinstance(reveal, list) and era in reveal))
+        out.append(walkthrough_pane(library.prepared(name, era), frames, step, held))
+    return out
 
-    def __init__(self, library: Library, frames: FrameSource, limits: dict | None = None, lab=None):
-        self.lock = threading.Lock()
+
+class PlayerSession:
+    """A walkthrough under one era or two, at a step: the player's state and its handlers."""
+
+    MODE = "play"
+    EVENTS = ("open", "step", "era", "answer", "lab")
+
+    def __init__(self, library: Library, frames: FrameSource, lab=None):
         self.library = library
         self.frames = frames
-        self.limits = limits
-        self.lab = lab                    # a LabRunner when the server runs with --lab, else None
-        self.mode: str | None = None      # "play" | "sandbox"
+        self.runner = lab                 # the live-kernel lab (a LabRunner), or None
         self.name: str | None = None
         self.eras: list = []
-        self.step = 0
-        self.box: Sandbox | None = None
-        self.layouter = None
-        self.gone = threading.Event()     # set when the client disconnects: its queued work is dropped
-        self._rev = 0                     # sandbox replies sent (a page names the one it has to get deltas)
-        self._sent = None                 # (rev, history length, objects) of the last sandbox reply
-
-    # -- the player ----------------------------------------------------------------------------
+        self.at = 0                       # the step on screen
 
     def _eras(self, scenario, eras) -> list:
         if eras is None:
@@ -83,41 +92,8 @@ class Session:
             raise WebError(f"step {n} is out of range: this walkthrough has steps 0-{total}")
         return n
 
-    def _need_play(self):
-        if self.mode != "play":
-            raise WebError("open a walkthrough first")
-
     def _panes(self, name: str, eras: list, step: int, reveal) -> list:
-        out = []
-        for era in eras:
-            held = not (reveal is True or (isinstance(reveal, list) and era in reveal))
-            out.append(walkthrough_pane(self.library.prepared(name, era), self.frames, step, held))
-        return out
-
-    def warm(self, method: str, data=None) -> bool:
-        """Whether `method` is answered from the shared caches alone (a step, or an open naming its
-        eras, of laid-out runs): cheap and bounded, so the namespace may answer it as it arrives
-        (cowviz/web/ordered.py)."""
-        if method == "goto":
-            return self.mode == "play" and all(self.library.laid_out(self.name, e) for e in self.eras)
-        if method == "open" and isinstance(data, dict):
-            name, eras = data.get("name"), data.get("eras")
-            return (type(name) is str and type(eras) is list and 1 <= len(eras) <= 2
-                    and all(type(e) is str and self.library.laid_out(name, e) for e in eras))
-        return False
-
-    def open(self, data) -> dict:
-        """Open a walkthrough at a step under one era or two.  {name, eras?, step?, reveal?}"""
-        data = _args(data, "name")
-        scenario = self.library.scenario(data["name"])
-        name = data["name"]
-        eras = self._eras(scenario, data.get("eras"))
-        step = self._step(data.get("step", 0), len(scenario.steps))
-        panes = self._panes(name, eras, step, data.get("reveal", False))
-        self.mode, self.name, self.eras, self.step, self.box = "play", name, eras, step, None
-        info = cached_pane(self.library.prepared(name, eras[0]), "info", lambda: scenario_info(name, scenario))
-        return {"mode": "play", "scenario": info, "eras": eras, "step": step,
-                "timelines": self._timelines(name, eras), "panes": panes}
+        return panes(self.library, self.frames, name, eras, step, reveal)
 
     def _timelines(self, name: str, eras: list) -> dict:
         out = {}
@@ -126,38 +102,42 @@ class Session:
             out[e] = cached_pane(prepared, "timeline", lambda: timeline(prepared.run))
         return out
 
-    def goto(self, data) -> dict:
+    def open(self, data) -> dict:
+        """Open a walkthrough at a step under one era or two.  {name, eras?, step?, reveal?}"""
+        data = _args(data, "name")
+        scenario = self.library.scenario(data["name"])
+        name = data["name"]
+        eras = self._eras(scenario, data.get("eras"))
+        step = self._step(data.get("step", 0), len(scenario.steps))
+        shown = self._panes(name, eras, step, data.get("reveal", False))
+        self.name, self.eras, self.at = name, eras, step
+        info = cached_pane(self.library.prepared(name, eras[0]), "info", lambda: scenario_info(name, scenario))
+        return {"mode": "play", "scenario": info, "eras": eras, "step": step,
+                "timelines": self._timelines(name, eras), "panes": shown}
+
+    def step(self, data) -> dict:
         """Show another step.  {step, reveal?}"""
-        self._need_play()
         data = _args(data, "step")
         scenario = self.library.scenario(self.name)
         step = self._step(data["step"], len(scenario.steps))
-        panes = self._panes(self.name, self.eras, step, data.get("reveal", False))
-        self.step = step
-        return {"step": step, "panes": panes}
+        shown = self._panes(self.name, self.eras, step, data.get("reveal", False))
+        self.at = step
+        return {"step": step, "panes": shown}
 
-    def set_eras(self, data) -> dict:
-        """Switch era (or start or stop comparing) at the current step.  {eras, reveal?, step?} or, in the sandbox, {eras: [era]}"""
+    def era(self, data) -> dict:
+        """Switch era (or start or stop comparing) at the current step.  {eras, reveal?, step?}"""
         data = _args(data, "eras")
-        if self.mode == "sandbox":
-            eras = data["eras"]
-            era = eras[0] if isinstance(eras, list) and len(eras) == 1 else eras
-            self.box.set_era(era, cancelled=self.gone.is_set)
-            self._sent = None
-            return self._sandbox_reply()
-        self._need_play()
         scenario = self.library.scenario(self.name)
         eras = self._eras(scenario, data["eras"])
         # `step` (optional): the step on screen, when the page showed one it did not ask for (a room's).
-        step = self._step(data["step"], len(scenario.steps)) if "step" in data else min(self.step, len(scenario.steps))
-        panes = self._panes(self.name, eras, step, data.get("reveal", False))
-        self.eras, self.step = eras, step
+        step = self._step(data["step"], len(scenario.steps)) if "step" in data else min(self.at, len(scenario.steps))
+        shown = self._panes(self.name, eras, step, data.get("reveal", False))
+        self.eras, self.at = eras, step
         return {"eras": eras, "step": step, "timelines": self._timelines(self.name, eras),
-                "panes": panes}
+                "panes": shown}
 
     def answer(self, data) -> dict:
         """Check an answer to the current step's ask under one era.  {step, era, choice}; choice "skip" reveals."""
-        self._need_play()
         data = _args(data, "step", "era", "choice")
         era, choice = data["era"], data["choice"]
         if era not in self.eras:
@@ -189,32 +169,33 @@ class Session:
             return {"correct": False, "revealed": False, "pane": None,
                     "hint": "Not quite. Look at the diagram again and try another answer, or skip to see it."}
         frame_at = self.frames.walkthrough(prepared)
-        self.step = step
+        self.at = step
         return {"correct": correct, "revealed": True, "hint": None,
                 "pane": pane(run, step, frame_at, held=False, objects=prepared.objects)}
 
-    # -- the editor ----------------------------------------------------------------------------
+    def lab(self, data) -> dict:
+        """Replay the walkthrough on this machine's kernel.  {}"""
+        return {"lab": self.runner.probe(scenario=self.library.scenario(self.name))}
 
-    def draft(self, data) -> dict:
-        """Check scenario text from the editor.  {text, label?} -> {draft, errors, step_lines, scenario}
 
-        `draft` names it for open/step/era like a walkthrough; nothing is written anywhere."""
-        from .editor import step_lines
-        data = _args(data, "text")
-        label = data.get("label") or "draft.yaml"
-        if not isinstance(label, str) or len(label) > 100:
-            raise WebError("label: a file name")
-        entry = self.library.draft(data["text"], label)
-        errors = [{"line": e.line, "col": e.col, "message": e.message} for e in entry.errors]
-        if entry.scenario is None and not errors:
-            errors = [{"line": 1, "col": 1, "message": entry.error or "the file does not load"}]
-        return {"draft": entry.name if entry.scenario is not None else None, "errors": errors,
-                "step_lines": step_lines(data["text"]),
-                "scenario": scenario_info(entry.name, entry.scenario) if entry.scenario is not None else None}
+class SandboxSession:
+    """The sandbox: an era and the command list, and the handlers of the console."""
 
-    # -- the sandbox ---------------------------------------------------------------------------
+    MODE = "sandbox"
+    EVENTS = ("sandbox", "command", "undo", "reset", "era", "complete", "export", "record", "lab")
 
-    def _sandbox_reply(self, data=None, **extra) -> dict:
+    def __init__(self, frames: FrameSource, limits: dict | None = None, lab=None, cancelled=lambda: False,
+                 rev: int = 0):
+        self.frames = frames
+        self.limits = limits
+        self.runner = lab                 # the live-kernel lab (a LabRunner), or None
+        self.cancelled = cancelled        # true once the client has gone: queued work stops
+        self.box: Sandbox | None = None
+        self.layouter = None
+        self._rev = rev                   # sandbox replies sent (a page names the one it has to get deltas)
+        self._sent = None                 # (rev, history length, objects) of the last sandbox reply
+
+    def _reply(self, data=None, **extra) -> dict:
         """The sandbox state; as a delta (only what changed) when the request names the `rev` it has."""
         n = len(self.box.run.steps)
         p = pane(self.box.run, n, self.layouter.current(self.box.run), held=False,
@@ -239,73 +220,168 @@ class Session:
                      panes=[dp])
         return reply
 
-    def sandbox_view(self) -> dict:
+    def whole(self) -> dict:
         """The sandbox state whole, as a classroom room's followers draw it (no delta; no `rev` of this session)."""
-        self._need_sandbox()
         p = pane(self.box.run, len(self.box.run.steps), self.layouter.current(self.box.run), held=False)
         return {"mode": "sandbox", "era": self.box.era, "rev": None, "history": list(self.box.history),
                 "results": [s.result for s in self.box.run.steps], "limits": self.box.limits, "panes": [p]}
-
-    def _need_sandbox(self):
-        if self.mode != "sandbox":
-            raise WebError("open the sandbox first")
 
     def sandbox(self, data) -> dict:
         """Start the sandbox, or restore one (a reload).  {era?, commands?}"""
         data = _args(data)
         view = self.frames.sandbox("5.9")
         box = Sandbox(data.get("era", "5.9"), self.limits, view=view)
-        errors = box.restore(data.get("commands", []), cancelled=self.gone.is_set)
-        self.mode, self.box, self.name, self.eras, self.step = "sandbox", box, None, [box.era], 0
-        self.layouter = view
+        errors = box.restore(data.get("commands", []), cancelled=self.cancelled)
+        self.box, self.layouter = box, view
         self._sent = None
-        return self._sandbox_reply(dropped=errors)
+        return self._reply(dropped=errors)
 
     def command(self, data) -> dict:
         """Run one console line.  {text, rev?}"""
-        self._need_sandbox()
         data = _args(data, "text")
         self.box.apply(data["text"])
-        return self._sandbox_reply(data)
+        return self._reply(data)
 
     def undo(self, data) -> dict:
-        self._need_sandbox()
         undone = self.box.undo()
-        return self._sandbox_reply(data, undone=undone)
+        return self._reply(data, undone=undone)
 
     def reset(self, data) -> dict:
-        self._need_sandbox()
         self.box.reset()
         self._sent = None
-        return self._sandbox_reply()
+        return self._reply()
+
+    def era(self, data) -> dict:
+        """Replay the commands under another era.  {eras: [era]}"""
+        data = _args(data, "eras")
+        eras = data["eras"]
+        era = eras[0] if isinstance(eras, list) and len(eras) == 1 else eras
+        self.box.set_era(era, cancelled=self.cancelled)
+        self._sent = None
+        return self._reply()
 
     def complete(self, data) -> dict:
-        self._need_sandbox()
         data = _args(data, "text")
         return self.box.complete(data["text"])
 
     def export(self, data) -> dict:
-        self._need_sandbox()
         return {"filename": f"sandbox-{self.box.era}.yaml", "yaml": self.box.export_yaml()}
 
     def record(self, data) -> dict:
         """The session as a scenario with narration, questions and expectations.  {title?, summary?, eras?, steps?}"""
         from .record import record_yaml
-        self._need_sandbox()
         return {"filename": "recorded.yaml", "yaml": record_yaml(list(self.box.commands), self.box.era, _args(data))}
 
-    # -- the live-kernel lab -----------------------------------------------------------------
+    def lab(self, data) -> dict:
+        """Replay the sandbox's commands on this machine's kernel.  {}"""
+        if not self.box.commands:
+            raise WebError("type some commands first")
+        return {"lab": self.runner.probe(commands=list(self.box.commands))}
 
-    def run_lab(self, data) -> dict:
-        """Replay the walkthrough (or the sandbox's commands) on this machine's kernel.  {}"""
-        if self.lab is None:
+
+class Session:
+    """One browser tab's connection: the player or the sandbox it has open (or neither yet)."""
+
+    def __init__(self, library: Library, frames: FrameSource, limits: dict | None = None, lab=None):
+        self.lock = threading.Lock()
+        self.library = library
+        self.frames = frames
+        self.limits = limits
+        self.lab = lab                    # a LabRunner when the server runs with --lab, else None
+        self.view: PlayerSession | SandboxSession | None = None
+        self.gone = threading.Event()     # set when the client disconnects: its queued work is dropped
+
+    def handle(self, event: str, data) -> dict:
+        """Answer one event with the handler of the same name (docs/web.md).  `open` and `sandbox`
+        start a player or a sandbox, which replaces the one open once the request is good."""
+        if event == "draft":
+            return self.draft(data)
+        if event == "open":
+            view = PlayerSession(self.library, self.frames, self.lab)
+        elif event == "sandbox":
+            view = SandboxSession(self.frames, self.limits, self.lab, self.gone.is_set,
+                                  rev=self.view._rev if isinstance(self.view, SandboxSession) else 0)
+        else:
+            view = None
+        if view is not None:
+            reply = getattr(view, event)(data)
+            self.view = view
+            return reply
+        if event == "lab" and self.lab is None:
             raise WebError("the live-kernel lab is off on this server (start it with --lab)")
-        if self.mode == "sandbox":
-            if not self.box.commands:
-                raise WebError("type some commands first")
-            return {"lab": self.lab.probe(commands=list(self.box.commands))}
-        self._need_play()
-        return {"lab": self.lab.probe(scenario=self.library.scenario(self.name))}
+        if self.view is not None and event in self.view.EVENTS:
+            return getattr(self.view, event)(data)
+        if event == "era":
+            _args(data, "eras")           # a malformed request says so before anything else
+        if event in PlayerSession.EVENTS:
+            raise WebError("open a walkthrough first")
+        if event in SandboxSession.EVENTS:
+            raise WebError("open the sandbox first")
+        raise WebError(f"unknown event {str(event)[:40]!r}")
+
+    def warm(self, event: str, data=None) -> bool:
+        """Whether `event` is answered from the shared caches alone (a step, or an open naming its
+        eras, of laid-out runs): cheap and bounded, so the namespace may answer it as it arrives
+        (cowviz/web/ordered.py)."""
+        view = self.view
+        if event == "step":
+            return isinstance(view, PlayerSession) and all(self.library.laid_out(view.name, e) for e in view.eras)
+        if event == "open" and isinstance(data, dict):
+            name, eras = data.get("name"), data.get("eras")
+            return (type(name) is str and type(eras) is list and 1 <= len(eras) <= 2
+                    and all(type(e) is str and self.library.laid_out(name, e) for e in eras))
+        return False
+
+    # What is open, for the classroom (classroom.py): the mode, and the player's or sandbox's state.
+    @property
+    def mode(self) -> str | None:
+        return self.view.MODE if self.view is not None else None
+
+    @property
+    def name(self) -> str | None:
+        return self.view.name if isinstance(self.view, PlayerSession) else None
+
+    @property
+    def eras(self) -> list:
+        if isinstance(self.view, SandboxSession):
+            return [self.view.box.era]
+        return self.view.eras if self.view is not None else []
+
+    @property
+    def step(self) -> int:
+        return self.view.at if isinstance(self.view, PlayerSession) else 0
+
+    @property
+    def box(self) -> Sandbox | None:
+        return self.view.box if isinstance(self.view, SandboxSession) else None
+
+    def _panes(self, name: str, eras: list, step: int, reveal) -> list:
+        return panes(self.library, self.frames, name, eras, step, reveal)
+
+    def sandbox_view(self) -> dict:
+        """The open sandbox's state whole, for a classroom room (classroom.py)."""
+        if not isinstance(self.view, SandboxSession):
+            raise WebError("open the sandbox first")
+        return self.view.whole()
+
+    # -- the editor ----------------------------------------------------------------------------
+
+    def draft(self, data) -> dict:
+        """Check scenario text from the editor.  {text, label?} -> {draft, errors, step_lines, scenario}
+
+        `draft` names it for open/step/era like a walkthrough; nothing is written anywhere."""
+        from .editor import step_lines
+        data = _args(data, "text")
+        label = data.get("label") or "draft.yaml"
+        if not isinstance(label, str) or len(label) > 100:
+            raise WebError("label: a file name")
+        entry = self.library.draft(data["text"], label)
+        errors = [{"line": e.line, "col": e.col, "message": e.message} for e in entry.errors]
+        if entry.scenario is None and not errors:
+            errors = [{"line": 1, "col": 1, "message": entry.error or "the file does not load"}]
+        return {"draft": entry.name if entry.scenario is not None else None, "errors": errors,
+                "step_lines": step_lines(data["text"]),
+                "scenario": scenario_info(entry.name, entry.scenario) if entry.scenario is not None else None}
 
 
 def scenario_info_intro(scenario) -> str:

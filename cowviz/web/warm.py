@@ -82,13 +82,13 @@ class Warmer:
         """Open `name` under `era` and show every step once, as a learner's requests would."""
         session = self.make_session()
         try:
-            reply = session.open({"name": name, "eras": [era], "reveal": True})
+            reply = session.handle("open", {"name": name, "eras": [era], "reveal": True})
             encode(reply)
             total = len(reply["scenario"]["steps"])
             for step in range(1, total + 1):
                 time.sleep(0)
-                encode(session.goto({"step": step, "reveal": False}))     # an ask, held: the state before it
-                encode(session.goto({"step": step, "reveal": True}))
+                encode(session.handle("step", {"step": step, "reveal": False}))   # an ask, held: the state before it
+                encode(session.handle("step", {"step": step, "reveal": True}))
         except WebError as e:
             self.errors.append(f"{name} under {era}: {e}")
             return

@@ -1,7 +1,9 @@
 // The inspector: the clicked object's entry, as the server computed it from the snapshot
-// (fields in kernel terms, links, and for a page the rmap walk).  Display only.
+// (fields in kernel terms, links, and for a page the rmap walk), and what this step did to it (its
+// tags, with the diagram's badges and colours: the vocabulary's, vocab.js).  Display only.
 import { el, clear, fill } from "./dom.js";
 import { idName } from "./ids.js";
+import { TAGS } from "./vocab.js";
 
 function fieldTable(fields) {
   return el(
@@ -35,6 +37,12 @@ function rmapBlock(rmap, follow) {
       : null);
 }
 
+// What a pane's step did to each object (its tags), for update(); nothing while a question waits.
+export function changesOf(pane) {
+  if (!pane || pane.held) return {};
+  return Object.fromEntries((pane.frame?.nodes || []).filter((n) => n.hl).map((n) => [n.id, n.hl]));
+}
+
 export class Inspector {
   constructor(host, { onSelect } = {}) {
     this.host = host;
@@ -51,9 +59,11 @@ export class Inspector {
     );
   }
 
-  // New objects for a new step: keep showing the selected object if it still exists.
-  update(objects) {
+  // New objects for a new step: keep showing the selected object if it still exists.  `changed`:
+  // object id -> the step's tags on it, most important first (none while a question waits).
+  update(objects, changed = {}) {
     this.objects = objects || {};
+    this.changed = changed;
     if (this.selected) this.select(this.selected, false);
   }
 
@@ -70,8 +80,13 @@ export class Inspector {
     }
     const follow = (other) => this.select(other);
     const links = (entry.links || []).filter(([, target]) => target !== id);
+    const tags = (this.changed || {})[id] || [];
     fill(this.host,
       el("h2", {}, "Inspector: ", el("span", { class: "inspect-title" }, entry.title)),
+      tags.length
+        ? el("p", { class: "inspect-changed" }, "This step: ",
+            tags.map((t) => el("span", { class: `tag tag-${t}`, title: TAGS[t]?.meaning || t }, TAGS[t]?.badge || t)))
+        : null,
       entry.fields.length ? fieldTable(entry.fields) : null,
       ...(entry.rows || []).map((r) => el("details", { open: entry.rows.length <= 4 }, el("summary", {}, `[${r.index}]`), fieldTable(r.fields))),
       entry.rmap ? rmapBlock(entry.rmap, follow) : null,

@@ -2,9 +2,10 @@
 import { $, bootData, clear, fill, el, html, showError } from "./dom.js";
 import { Transport } from "./transport.js";
 import { Player } from "./player.js";
+import { Store } from "./store.js";
 import { Diagram } from "./renderer.js";
 import { Timeline } from "./timeline.js";
-import { Inspector } from "./inspector.js";
+import { Inspector, changesOf } from "./inspector.js";
 import { askBox } from "./ask.js";
 import { eventList, narrationFor, resultLine } from "./narration.js";
 import { readPlayUrl, writePlayUrl } from "./urlstate.js";
@@ -35,13 +36,28 @@ function isRevealed(name, era, step) {
   return room.revealed ? room.revealed(era, step) : learnerRevealed(name, era, step);
 }
 
-const state = {
+// What the page shows, in one store (store.js) the views subscribe to; only store.set() changes it.
+const store = new Store({
   info: null, // the walkthrough, from the server's open reply
-  eras: [],
-  timelines: {},
-  panes: [], // per shown era: {era, root, diagram, data (the server's pane), ask: {feedback}}
+  eras: [], // the era shown, or the two compared
+  timelines: {}, // per era: the scrubber's markers
+  step: 0, // the step on screen (0: the start)
+  total: 0, // the walkthrough's number of steps
+  playing: false,
+  speed: 1,
   selected: null, // {pane index, id}
   opened: false,
+});
+// The views of the shown eras: {era, root, diagram, askSlot, events, data (the server's pane), ask: {feedback}}.
+let panes = [];
+// The page's state as other modules read it (room-play.js): the store's, and the panes.
+const state = {
+  get info() { return store.state.info; },
+  get eras() { return store.state.eras; },
+  get timelines() { return store.state.timelines; },
+  get selected() { return store.state.selected; },
+  get opened() { return store.state.opened; },
+  get panes() { return panes; },
 };
 
 const stage = $("#stage");
@@ -64,8 +80,9 @@ const codeView = viewToggle("code-toggle", "cowviz.code", false, ["Code: on", "C
 });
 const inspector = new Inspector($("#inspector"), { onSelect: (id, entry) => markSelection(id, entry) });
 const timeline = new Timeline($("#timeline"), { onSeek: (n) => player.goto(n) });
-const player = new Player({ load: loadStep, onChange: renderControls, onBlocked: nudgeAsk,
+const player = new Player({ store, load: loadStep, onBlocked: nudgeAsk,
                             held: () => state.panes.some((p) => p.data && p.data.held) });
+store.subscribe(renderControls, ["step", "total", "playing", "speed"]);
 
 // Next was pressed while a question waits: bring the question into view and make it pulse.
 function nudgeAsk() {
@@ -101,11 +118,9 @@ async function openAt(eras, step) {
   } else {
     showError(null);
   }
-  state.info = reply.scenario;
-  player.setTotal(reply.scenario.steps.length);
+  store.set({ info: reply.scenario, total: reply.scenario.steps.length });
   await applyEras(reply);
-  player.step = reply.step;
-  state.opened = true;
+  store.set({ opened: true });
   afterShow(reply.step);
 }
 
@@ -132,7 +147,7 @@ async function showStep(reply) {
 }
 
 async function switchEras(eras) {
-  const reply = await request("era", { eras, step: player.step, reveal: eras.filter((era) => isRevealed(boot.name, era, player.step)) });
+  const reply = await request("era", { eras, step: store.state.step, reveal: eras.filter((era) => isRevealed(boot.name, era, store.state.step)) });
   if (!reply.ok) {
     showError(reply.error);
     renderEraControls();
@@ -175,13 +190,12 @@ async function answer(index, choice) {
 // -- drawing -------------------------------------------------------------------------------------
 
 async function applyEras(reply) {
-  state.eras = reply.eras;
-  state.timelines = reply.timelines;
+  store.set({ eras: reply.eras, timelines: reply.timelines });
   document.body.classList.toggle("comparing", state.eras.length === 2);
   clear(stage);
   clear($("#asks"));
   clear($("#events"));
-  state.panes = state.eras.map((era, index) => makePane(era, index));
+  panes = state.eras.map((era, index) => makePane(era, index));
   projector.reset();
   timeline.setSteps(state.info.steps, state.eras.map((e) => state.timelines[e]), (n) => stepHidden(n));
   renderEraControls();
@@ -244,7 +258,7 @@ function showPane(index, data) {
   renderPaneText(index);
   const drawn = projector.on ? projector.draw() : pane.diagram.show(data.frame);
   startCard(pane, data, state.info);
-  if (index === selectedPaneIndex()) inspector.update(data.objects);
+  if (index === selectedPaneIndex()) inspector.update(data.objects, changesOf(data));
   if (data.held && data.ask && data.ask.kind === "pick") {
     pane.diagram.mark("pickable", (data.frame?.nodes || []).filter((n) => n.kind === "page").map((n) => n.id));
   } else {
@@ -362,23 +376,24 @@ function renderEraControls() {
 
 // -- the controls --------------------------------------------------------------------------------
 
-function renderControls(p) {
-  $("#play").textContent = p.playing ? "❚❚ Pause" : "▶ Play";
-  $("#play").setAttribute("aria-pressed", String(p.playing));
-  $("#prev").disabled = p.step <= 0;
-  $("#first").disabled = p.step <= 0;
-  $("#next").disabled = p.step >= p.total;
-  $("#last").disabled = p.step >= p.total;
-  $("#step-count").textContent = `${p.step} / ${p.total}`;
-  timeline.setStep(p.step);
+// The buttons, the step count and the timeline's current step: a view of the store.
+function renderControls(s) {
+  $("#play").textContent = s.playing ? "❚❚ Pause" : "▶ Play";
+  $("#play").setAttribute("aria-pressed", String(s.playing));
+  $("#prev").disabled = s.step <= 0;
+  $("#first").disabled = s.step <= 0;
+  $("#next").disabled = s.step >= s.total;
+  $("#last").disabled = s.step >= s.total;
+  $("#step-count").textContent = `${s.step} / ${s.total}`;
+  timeline.setStep(s.step);
 }
 
 function afterShow(step) {
-  player.step = step;
   writePlayUrl(state.eras, step);
   markSeen(boot.name, step, state.info.steps.length);
   timeline.setSteps(state.info.steps, state.eras.map((e) => state.timelines[e]), (n) => stepHidden(n));
-  renderControls(player);
+  store.set({ step });
+  renderControls(store.state);  // the timeline's markers were drawn anew: mark the current one again
   document.body.dataset.step = String(step);
   fill($("#export"), "This step as an image: ", state.eras.map((era, i) => [i ? " · " : "",
     el("a", { href: `/export/${boot.name}.svg?era=${encodeURIComponent(era)}&step=${step}`, target: "_blank" }, `${era} SVG`), " ",
@@ -426,8 +441,8 @@ function onPick(index, id, kind) {
 function selectObject(index, id) {
   const pane = state.panes[index];
   if (!pane || !pane.data) return;
-  state.selected = { pane: index, id };
-  inspector.update(pane.data.objects);
+  store.set({ selected: { pane: index, id } });
+  inspector.update(pane.data.objects, changesOf(pane.data));
   inspector.select(id);
 }
 
@@ -445,7 +460,7 @@ function restoreMarks(index) {
   }
 }
 
-if (boot.lab) $("#lab-slot").append(labButton(transport, () => player.step));
+if (boot.lab) $("#lab-slot").append(labButton(transport, () => store.state.step));
 
 // -- start, and resume after a reconnect -----------------------------------------------------------
 
@@ -453,7 +468,7 @@ if (boot.lab) $("#lab-slot").append(labButton(transport, () => player.step));
 if (!room.active) {
   transport.onConnect(() => {
     if (state.opened) {
-      openAt(state.eras, player.step);
+      openAt(state.eras, store.state.step);
     } else {
       const link = readPlayUrl();
       openAt(link.eras, link.step);
@@ -461,4 +476,4 @@ if (!room.active) {
   });
 }
 
-export const page = { boot, transport, player, state, openAt, load: loadStep, show: showStep, selectObject };
+export const page = { boot, transport, player, store, state, openAt, load: loadStep, show: showStep, selectObject };

@@ -1,27 +1,30 @@
-// The player: where we are in a walkthrough, play/pause, speed and a latest-wins request queue.
+// The player: play/pause, speed and a latest-wins request queue over a walkthrough's steps.
 // It knows nothing of kernels or drawing: load(step) fetches and shows a step and resolves once
 // the step's animation has ended; held() says whether a question on screen holds the story.
+// Where we are (step, total) and what the controls say (playing, speed) live in the page's store
+// (store.js): the player reads them there and changes them only through it; the views subscribe.
 import * as anim from "./animations.js";
 
 const DWELL_MS = 2200; // time a step stays on screen while playing, at 1x
 
 export class Player {
-  constructor({ load, onChange, onBlocked, held }) {
+  constructor({ store, load, onBlocked, held }) {
+    this.store = store;
     this.load = load;
     this.onBlocked = onBlocked;
     this.isHeld = held || (() => false);
-    this.onChange = onChange || (() => {});
-    this.step = 0;
-    this.total = 0;
     this.target = null;
     this.busy = false;
-    this.playing = false;
-    this.speed = 1;
     this.timer = null;
   }
 
+  get step() { return this.store.state.step; }
+  get total() { return this.store.state.total; }
+  get playing() { return this.store.state.playing; }
+  get speed() { return this.store.state.speed; }
+
   setTotal(total) {
-    this.total = total;
+    this.store.set({ total });
   }
 
   // Ask for a step; while one is loading only the latest request is kept (scrubbing skips).
@@ -49,8 +52,7 @@ export class Player {
       const n = this.target;
       this.target = null;
       const result = await this.load(n);
-      if (result && result.ok !== false) this.step = n;
-      this.onChange(this);
+      if (result && result.ok !== false) this.store.set({ step: n });
     }
     this.busy = false;
     if (this.playing) this._schedule();
@@ -58,21 +60,18 @@ export class Player {
 
   // The step now on screen was revealed (answered): playing may go on.
   revealed() {
-    this.onChange(this);
     if (this.playing) this._schedule();
   }
 
   play() {
     if (this.step >= this.total) this.goto(0);
-    this.playing = true;
-    this.onChange(this);
+    this.store.set({ playing: true });
     if (!this.busy) this._schedule();
   }
 
   pause() {
-    this.playing = false;
     clearTimeout(this.timer);
-    this.onChange(this);
+    this.store.set({ playing: false });
   }
 
   toggle() {
@@ -81,9 +80,8 @@ export class Player {
   }
 
   setSpeed(x) {
-    this.speed = x;
     anim.setSpeed(x);
-    this.onChange(this);
+    this.store.set({ speed: x });
   }
 
   _schedule() {

@@ -2,7 +2,7 @@
 import { $, bootData, clear, fill, el, showError } from "./dom.js";
 import { Transport } from "./transport.js";
 import { Diagram } from "./renderer.js";
-import { Inspector } from "./inspector.js";
+import { Inspector, changesOf } from "./inspector.js";
 import { Console } from "./console.js";
 import { eventList, resultLine } from "./narration.js";
 import { readSandboxUrl, writeSandboxUrl } from "./urlstate.js";
@@ -96,7 +96,7 @@ async function apply(reply) {
     p.command ? el("code", { class: "command" }, p.command) : null, " ", resultLine(p));
   fill($("#events"), el("h2", { class: "events-title" }, "Kernel functions"),
     eventList(p, (ids) => diagram.mark("related", ids)));
-  inspector.update(p.objects);
+  inspector.update(p.objects, changesOf(p));
   $("#undo").disabled = state.history.length === 0;
   document.body.dataset.commands = String(state.history.length);
   await diagram.show(p.frame);

@@ -60,30 +60,30 @@ def test_a_command_runs_once_and_a_restore_runs_each_line_once(monkeypatch):
     calls = count_executes(monkeypatch)
     s = session()
     lines = ["mmap P buf 4", "write P buf[0] A", "fork P C"] + [f"write C buf[{i % 4}] V{i}" for i in range(37)]
-    s.sandbox({"era": "5.9", "commands": lines})
+    s.handle("sandbox", {"era": "5.9", "commands": lines})
     assert len(calls) == 40
-    s.command({"text": "read P buf[1]"})
+    s.handle("command", {"text": "read P buf[1]"})
     assert len(calls) == 41
-    s.undo({})                      # replayed once: 40
+    s.handle("undo", {})                      # replayed once: 40
     assert len(calls) == 81
-    s.set_eras({"eras": ["6.x"]})   # replayed once under the other era
+    s.handle("era", {"eras": ["6.x"]})   # replayed once under the other era
     assert len(calls) == 121
 
 
 def test_memory_is_bounded_by_the_history(monkeypatch):
     """Finding: command + undo repeated grew the layouter's frames and union without limit."""
     s = session()
-    s.sandbox({"era": "5.9", "commands": ["mmap P buf 16", "write P buf[0] A", "fork P C"]})
-    union = s.layouter.layouter.union
-    before = (union.number_of_nodes(), union.number_of_edges(), len(s.layouter.layouter.records))
+    s.handle("sandbox", {"era": "5.9", "commands": ["mmap P buf 16", "write P buf[0] A", "fork P C"]})
+    union = s.view.layouter.layouter.union
+    before = (union.number_of_nodes(), union.number_of_edges(), len(s.view.layouter.layouter.records))
     for i in range(30):
-        s.command({"text": f"gup C buf[{i % 16}] as dev{i} x8"})
-        s.command({"text": f"write C buf[{i % 16}] X{i}"})
-        s.undo({})
-        s.undo({})
-    assert (union.number_of_nodes(), union.number_of_edges(), len(s.layouter.layouter.records)) == before
+        s.handle("command", {"text": f"gup C buf[{i % 16}] as dev{i} x8"})
+        s.handle("command", {"text": f"write C buf[{i % 16}] X{i}"})
+        s.handle("undo", {})
+        s.handle("undo", {})
+    assert (union.number_of_nodes(), union.number_of_edges(), len(s.view.layouter.layouter.records)) == before
     # Only the last two states keep their snapshots; older steps keep their results only.
-    s.command({"text": "read P buf[1]"})
+    s.handle("command", {"text": "read P buf[1]"})
     steps = s.box.run.steps
     assert all(st.snapshot is None and st.events == () for st in steps[:-2])
     assert all(st.snapshot is not None for st in steps[-2:])
@@ -94,12 +94,12 @@ def test_the_same_history_typed_restored_or_undone_to_draws_the_same():
     lines = ["mmap P buf 4", "write P buf[0] A", "fork P C", "write C buf[0] B", "pin P buf[1] as nic write longterm",
              "fork P D", "exit C", "write D buf[2] Z"]
     typed = session()
-    typed.sandbox({"era": "6.x"})
+    typed.handle("sandbox", {"era": "6.x"})
     for line in lines + ["vmsplice D buf[3] pipe", "fork D E"]:
-        reply = typed.command({"text": line})
-    typed.undo({})
-    reply = typed.undo({})
-    restored = session().sandbox({"era": "6.x", "commands": lines})
+        reply = typed.handle("command", {"text": line})
+    typed.handle("undo", {})
+    reply = typed.handle("undo", {})
+    restored = session().handle("sandbox", {"era": "6.x", "commands": lines})
     assert reply["panes"][0]["frame"] == restored["panes"][0]["frame"]
     assert reply["panes"][0]["objects"] == restored["panes"][0]["objects"]
     assert reply["history"] == restored["history"] and reply["results"] == restored["results"]
@@ -108,7 +108,7 @@ def test_the_same_history_typed_restored_or_undone_to_draws_the_same():
 def test_the_gup_restore_is_refused_past_the_reference_limit():
     """Finding: 40 lines of `gup P buf[0] as d x2048` (82k references) stalled the server for minutes."""
     s = session()
-    reply = s.sandbox({"era": "5.9", "commands": GUP40})
+    reply = s.handle("sandbox", {"era": "5.9", "commands": GUP40})
     assert len(reply["history"]) == 3
     assert reply["dropped"][0].startswith("saved line 4 dropped: console:1:19: sandbox limit: at most 4096 page references")
     assert len(reply["dropped"]) == 37
@@ -126,7 +126,7 @@ def test_work_for_a_client_that_left_is_cancelled():
         Sandbox("5.9").restore(["mmap P buf 4"] + ["read P buf[0]"] * 30, cancelled=gone)
     s.gone.set()
     with pytest.raises(Cancelled):
-        s.sandbox({"era": "5.9", "commands": ["mmap P buf 4", "read P buf[0]"]})
+        s.handle("sandbox", {"era": "5.9", "commands": ["mmap P buf 4", "read P buf[0]"]})
 
 
 # -- limits and refusals change nothing -------------------------------------------------------------

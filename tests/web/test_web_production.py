@@ -79,8 +79,8 @@ def test_the_warmer_runs_and_lays_out_every_walkthrough_before_anyone_asks():
     frames_module.layout_run = lambda *a, **k: laid_out.append(a) or real(*a, **k)
     try:
         s = Session(library, frames)
-        s.open({"name": "01-rdma", "eras": ["5.9-rc", "5.9"], "step": 6, "reveal": True})
-        s.goto({"step": 3})
+        s.handle("open", {"name": "01-rdma", "eras": ["5.9-rc", "5.9"], "step": 6, "reveal": True})
+        s.handle("step", {"step": 3})
     finally:
         frames_module.layout_run = real
     assert laid_out == [] and CACHE.runs == runs

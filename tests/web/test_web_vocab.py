@@ -149,3 +149,22 @@ def test_export_player_key_and_timeline_draw_every_tag_alike(browser, live_serve
     finally:
         ctx.close()
     assert not errors, errors
+
+
+def test_the_inspector_names_what_the_step_did_in_the_same_colours(browser, live_server):  # noqa: F811
+    ctx = browser.new_context(viewport={"width": 1600, "height": 900}, base_url=live_server, reduced_motion="reduce")
+    ctx.set_default_timeout(15000)
+    pg = ctx.new_page()
+    try:
+        pg.goto("/play/01-rdma?era=5.9&step=4")
+        pg.wait_for_function("() => document.body.dataset.step === '4'")
+        pg.locator('.pane .diagram g[data-id="page:1"]').click()     # a question waits: nothing is told yet
+        expect(pg.locator("#inspector .inspect-title")).to_be_visible()
+        expect(pg.locator("#inspector .inspect-changed")).to_have_count(0)
+        pg.locator("button.skip:visible").first.click()
+        changed = pg.locator("#inspector .inspect-changed .tag")
+        expect(changed.first).to_have_text(tags.BY_NAME["early_copy"].badge)
+        fill = pg.evaluate("() => getComputedStyle(document.querySelector('#inspector .inspect-changed .tag')).backgroundColor")
+        assert _hex(fill) == tags.colour_of("early_copy").fill
+    finally:
+        ctx.close()
