@@ -116,7 +116,7 @@ def test_a_fast_lane_reply_is_the_reply_the_handler_makes(server):
         ask = {"name": "01-rdma", "eras": ["5.9-rc", "5.9"], "reveal": True}
         assert c.call("open", ask, namespace=NAMESPACE, timeout=60)["ok"]          # (lays out: queued)
         for again in ({**ask, "step": 2}, ask):                                    # (laid out: at once)
-            assert c.call("open", again, namespace=NAMESPACE, timeout=30) == plain({"ok": True, **local.open(again)})
+            assert c.call("open", again, namespace=NAMESPACE, timeout=30) == plain({"ok": True, **local.handle("open", again)})
         assert c.call("open", {**ask, "step": 7}, namespace=NAMESPACE, timeout=30) == {
             "ok": False, "error": "step 7 is out of range: this walkthrough has steps 0-6"}
         for step, reveal in [(1, True), (4, False), (4, ["5.9"]), (6, True), (0, True)]:
