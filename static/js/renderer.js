@@ -159,7 +159,10 @@ export class Diagram {
   }
 
   _moveCamera(to, first) {
-    const from = this.view;
+    // From where the camera is now: a move that takes over from one still under way starts at the
+    // view that one had reached (not at its target, or the camera would stay half-way).
+    const now = (this.root.getAttribute("viewBox") || "").split(" ").map(Number);
+    const from = this.view && now.length === 4 && now.every(Number.isFinite) ? now : this.view;
     this.view = to;
     const ms = anim.duration(600);
     if (first || !from || ms === 0) {

@@ -132,6 +132,31 @@ def test_the_camera_is_steady(open_page, real_server):
     assert moved <= kept * 0.1, f"{moved} of {kept} objects that stayed on screen moved"
 
 
+def test_a_camera_move_that_takes_over_from_one_under_way_arrives(browser, real_server):
+    """With animations on: pressing C in a projector comparison re-arranges the panes, and the camera
+    move of the new layout replaces the one still under way.  The view must end at the new layout's
+    canvas, not half-way at the old one (05's diagrams were left drawn for the stacked panes, tiny)."""
+    ctx = browser.new_context(viewport={"width": 1024, "height": 768}, base_url=real_server)
+    try:
+        pg = ctx.new_page()
+        pg.goto("/play/05-vmsplice-leak?projector=1&step=4")
+        expect(pg.locator("#step-count")).to_have_text("4 / 8")
+        pg.keyboard.press("c")
+        expect(pg.locator("body")).to_have_class(re.compile(r"\bcode-view\b"))
+        pg.wait_for_timeout(2500)            # the re-layout and every camera move (600 ms each) are over
+
+        def aspects():
+            return pg.evaluate("""() => [...document.querySelectorAll('.pane svg.diagram-svg')].map((s) => {
+                const r = s.getBoundingClientRect(); const vb = s.getAttribute('viewBox').split(' ').map(Number);
+                return [r.width / r.height, vb[2] / vb[3]]; })""")
+        got = aspects()
+        assert len(got) == 2
+        for screen, view in got:
+            assert abs(view / screen - 1) < 0.15, f"the view's shape {view:.2f} is not the pane's {screen:.2f}: {got}"
+    finally:
+        ctx.close()
+
+
 # -- presenter keys ------------------------------------------------------------------------------
 
 def test_presenter_remote_keys_blank_help_and_diagram_only(open_page):
