@@ -14,6 +14,7 @@ the interval is what the trees prove.  Versions compare as kernel versions:
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import NamedTuple
 
@@ -30,6 +31,7 @@ class Name(NamedTuple):
     note: str = ""
 
 
+@functools.lru_cache(maxsize=256)     # asked for every name on every reply; the versions are few
 def parse_version(v: str) -> tuple:
     """'5.9-rc7' -> (5, 9, 7); '5.9' -> (5, 9, 99): an -rc sorts before its release."""
     m = re.fullmatch(r"(\d+)\.(\d+)(?:-rc(\d+))?", v)
