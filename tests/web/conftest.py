@@ -94,7 +94,18 @@ def start_server(scenarios: str = SCENARIOS, extra=(), quiet=False):
         time.sleep(0.1)
 
 
+def connect(url):
+    """A python-socketio client connected to the real server's namespace over the WebSocket."""
+    import socketio
+    c = socketio.Client(reconnection=False)
+    c.connect(url, namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=30)
+    return c
+
+
 def stop_server(proc):
+    """Stop a process the tests started (the server, redis, nginx); nothing to do if it has ended."""
+    if proc is None or proc.poll() is not None:
+        return
     proc.terminate()
     try:
         proc.wait(timeout=10)

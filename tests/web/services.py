@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.web.conftest import free_port
+from tests.web.conftest import free_port, stop_server
 
 
 def need(binary: str, package: str) -> str:
@@ -117,12 +117,4 @@ def start_nginx(folder: str, upstreams: list):
     return proc, f"http://127.0.0.1:{port}"
 
 
-def stop(proc) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+stop = stop_server

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from .conftest import ROOT, start_server, stop_server
-from .test_web_browser import CHROMIUM, FLAGS, at_step, expect, sync_api
+from .test_web_browser import CHROMIUM, at_step, browser, expect  # noqa: F401  (one Chromium launcher for the browser tests)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium")
 
@@ -28,19 +28,17 @@ def shipped():
 
 
 @pytest.fixture
-def page(shipped):
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        context = b.new_context(viewport={"width": 1366, "height": 768}, base_url=shipped)
-        context.set_default_timeout(30000)
-        expect.set_options(timeout=30000)
-        pg = context.new_page()
-        errors, offsite = [], []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        pg.on("request", lambda r: None if r.url.startswith((shipped, "data:", "blob:")) else offsite.append(r.url))
-        yield pg
-        b.close()
+def page(browser, shipped):
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=shipped)
+    context.set_default_timeout(30000)
+    expect.set_options(timeout=30000)
+    pg = context.new_page()
+    errors, offsite = [], []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on("request", lambda r: None if r.url.startswith((shipped, "data:", "blob:")) else offsite.append(r.url))
+    yield pg
+    context.close()
     assert not errors, errors
     assert not offsite, offsite
 

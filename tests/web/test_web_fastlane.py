@@ -15,7 +15,7 @@ from cowviz.web.library import Library
 from cowviz.web.packets import encode
 from cowviz.web.session import Session
 
-from .conftest import NAMESPACE, SCENARIOS, start_server, stop_server
+from .conftest import NAMESPACE, SCENARIOS, connect, start_server, stop_server
 
 
 class FakeServer:
@@ -94,12 +94,6 @@ def server(request):
                              quiet=True)
     yield url
     stop_server(proc)
-
-
-def connect(url):
-    c = socketio.Client(reconnection=False)
-    c.connect(url, namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=30)
-    return c
 
 
 def plain(reply):

@@ -18,7 +18,7 @@ from cowviz.web.library import Library, WebError
 from cowviz.web.sandbox import Cancelled, Sandbox
 from cowviz.web.session import Session
 
-from .conftest import NAMESPACE, SCENARIOS, start_server, stop_server
+from .conftest import NAMESPACE, SCENARIOS, connect, start_server, stop_server
 
 GUP40 = ["mmap P buf 16"] + ["gup P buf[0] as d x2048"] * 39
 
@@ -250,13 +250,6 @@ def server():
     proc, url = start_server()
     yield url
     stop_server(proc)
-
-
-def connect(url):
-    import socketio
-    c = socketio.Client(reconnection=False)
-    c.connect(url, namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=30)
-    return c
 
 
 def test_back_to_back_events_keep_their_order(server):
