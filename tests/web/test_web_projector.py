@@ -267,6 +267,35 @@ def test_the_player_fits_without_page_scroll(open_page, size):
                     assert left >= 0 and top >= 0 and right <= size[0] / zoom + 1 and bottom <= size[1] / zoom + 1, where
 
 
+PHONE_JS = """() => {
+  const box = (s) => { const r = document.querySelector(s).getBoundingClientRect(); return [r.left, r.right, r.height]; };
+  return { scroll: document.documentElement.scrollWidth, width: document.documentElement.clientWidth,
+           era: box('#era-controls'), compare: box('#compare-with'), title: box('#walk-title'),
+           diagrams: [...document.querySelectorAll('.pane .diagram')].map((d) => d.getBoundingClientRect().height) };
+}"""
+
+
+def test_on_a_phone_the_player_does_not_overflow_sideways(open_page):
+    """A phone (390x844): the era bar with "compare with" goes under the title, inside the window;
+    one era and comparison, plain and projector view."""
+    pg = open_page(390, 844)
+    for query in ("era=5.9", "compare=5.9-rc,5.9"):
+        for projector in ("0", "1"):
+            pg.goto(f"/play/01-rdma?{query}&step=3&projector={projector}")
+            at_step(pg, 3, 6)
+            expect(pg.locator("#compare-with")).to_be_visible()
+            where = f"{query} projector={projector}"
+            m = pg.evaluate(PHONE_JS)
+            assert m["width"] == 390 and m["scroll"] <= 390, f"{where}: the page is {m['scroll']} px wide"
+            for name in ("era", "compare", "title"):
+                left, right, _ = m[name]
+                assert left >= 0 and right <= 390, f"{where}: {name} at {left}..{right}"
+            assert m["title"][2] > 0, f"{where}: the title is squeezed away"
+            fit = measure(pg)
+            assert fit["fits"] and fit["controls"] and fit["narration"], f"{where}: {fit['scroll']}"
+            assert min(m["diagrams"]) >= 120, f"{where}: diagrams {m['diagrams']} px high"
+
+
 # -- comparison: one layout --------------------------------------------------------------------------
 
 def test_compared_eras_share_one_layout_and_mark_what_differs(open_page):
