@@ -17,6 +17,9 @@ Classes:
   command-undo       200 cycles of `command` (gup ... x2048) + `undo` in one session
   session-200        one session typing 200 ordinary commands (p95 and worst `command` reply),
                      then an era switch and a restore of the same 200 lines at once
+  session-max        the same at the sandbox's limits: 3 VMAs x 16 written pages, 4096 references
+                     held, a child, copy-on-write faults until the diagram is full (200 objects),
+                     then lines that are each run and taken back
   big-lines          40 console lines of 900 KB (`write P buf[0] <900 KB>`): reply time and size
   sessions-memory    8 connections each restoring a 200-command session: RSS growth per session
   cli-fork-chain     `python -m cowviz run` of a 1000-step fork chain: time, peak RSS, exit code
@@ -140,6 +143,24 @@ def session_lines(n: int = 200) -> list[str]:
     return out[:n]
 
 
+def max_session_lines(n: int = 200) -> list[str]:
+    """n lines that fill the sandbox to its limits: 3 VMAs of 16 written pages, 4096 references
+    held, a child, copy-on-write faults in the child until the diagram is full (200 objects), then
+    writes in the parent, each one run and taken back (the benchmark counts them as refused)."""
+    vmas = "abc"
+    out = [f"mmap P {v} 16" for v in vmas]
+    out += [f"write P {v}[{i}] {v}{i}" for v in vmas for i in range(16)]
+    out += ["gup P a[0] as g1 x2048", "gup P b[0] as g2 x2048", "fork P C"]
+    out += [f"write C {v}[{i}] w{v}{i}" for i in range(16) for v in vmas]
+    out += [f"write P {v}[{i}] x{v}{i}" for i in range(16) for v in vmas]
+    return out[:n]
+
+
+def cls_session_max(server, budget):
+    """session-200 at the sandbox's limits (max_session_lines): the biggest state the limits allow."""
+    return cls_session_200(server, budget, max_session_lines())
+
+
 def cls_gup_restore(server, budget):
     c = client(server)
     try:
@@ -210,10 +231,11 @@ def cls_command_undo(server, budget):
         c.disconnect()
 
 
-def cls_session_200(server, budget):
+def cls_session_200(server, budget, lines=None):
     c = client(server)
     times, sizes, cpus, t0 = [], [], [], time.monotonic()
-    lines = session_lines()
+    lines = lines or session_lines()
+    refused = 0
     try:
         _, reply = timed(c, "sandbox", {"era": "5.9"}, 60)
         rev = reply.get("rev")           # a tree with delta replies (docs/web.md "Deltas") names its replies
@@ -223,12 +245,13 @@ def cls_session_200(server, budget):
             cpu = server.cpu_s()
             dt, reply = timed(c, "command", {"text": line, "rev": rev}, budget)
             cpus.append(server.cpu_s() - cpu)   # the server's CPU time for this reply (load-independent)
-            rev = reply.get("rev")
+            refused += not reply.get("ok")
+            rev = reply.get("rev") or rev
             times.append(dt)
             sizes.append(reply_size(reply))
         rss_session = server.rss()[0]
         cpu = server.cpu_s()
-        era_dt, _ = timed(c, "era", {"eras": ["6.x"]}, budget)
+        era_dt, era_reply = timed(c, "era", {"eras": ["6.x"]}, budget)
         era_cpu = server.cpu_s() - cpu
         undo_dt, _ = timed(c, "undo", {"rev": None}, budget)
         c2 = client(server)
@@ -236,7 +259,8 @@ def cls_session_200(server, budget):
         c2.disconnect()
         q = statistics.quantiles(times, n=20)
         last = times[-50:]
-        return {"commands": len(times), "p50_reply_s": round(statistics.median(times), 3),
+        return {"commands": len(times), "refused": refused, "restore_dropped": len(reply.get("dropped") or []),
+                "p50_reply_s": round(statistics.median(times), 3),
                 "p95_reply_s": round(q[-1], 3), "worst_reply_s": round(max(times), 3),
                 "p95_last50_s": round(statistics.quantiles(last, n=20)[-1], 3) if len(last) > 20 else None,
                 "cpu_per_command_ms": round(1000 * sum(cpus) / max(1, len(cpus)), 1),
@@ -244,6 +268,7 @@ def cls_session_200(server, budget):
                 "last_reply_kb": sizes[-1] // 1024, "total_s": round(sum(times), 1),
                 "rss_at_200_mb": round(rss_session),
                 "era_switch_s": round(era_dt, 3), "era_switch_cpu_ms": round(1000 * era_cpu),
+                "era_switch_ok": era_reply.get("ok"),
                 "undo_at_200_s": round(undo_dt, 3), "restore_200_s": round(restore_dt, 3)}
     finally:
         c.disconnect()
@@ -321,7 +346,8 @@ def cls_sessions_memory(server, budget):
 
 
 CLASSES = {"gup-restore": cls_gup_restore, "sessions-memory": cls_sessions_memory, "gup-restore-leave": cls_gup_restore_leave,
-           "command-undo": cls_command_undo, "session-200": cls_session_200, "big-lines": cls_big_lines}
+           "command-undo": cls_command_undo, "session-200": cls_session_200, "session-max": cls_session_max,
+           "big-lines": cls_big_lines}
 
 
 def run_class(root, name, budget):

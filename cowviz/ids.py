@@ -19,6 +19,7 @@ sliced anywhere else in cowviz/ or static/js/.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 # The object kinds, in the canonical order of sort_key (and of the diagram's node list).
@@ -134,6 +135,11 @@ def kind(obj_id: str) -> str:
 
 def parse(obj_id: str) -> ObjId | None:
     """The parts of any object id; None when it is not one."""
+    return _parse(obj_id) if type(obj_id) is str else _parse.__wrapped__(obj_id)
+
+
+@lru_cache(maxsize=4096)          # the diagram asks for the same ids at every step
+def _parse(obj_id: str) -> ObjId | None:
     k = kind(obj_id)
     m = _GRAMMAR[k].match(obj_id) if k in _GRAMMAR else None
     if m is None:
@@ -231,6 +237,7 @@ def _natural(text: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
 
 
+@lru_cache(maxsize=4096)
 def sort_key(obj_id: str) -> tuple:
     """A total order on node ids: by kind, then naturally by the rest."""
     k, _, rest = obj_id.partition(":")

@@ -9,6 +9,7 @@ The graph says what is there; style.py and dot.py decide how it looks.
 from __future__ import annotations
 
 from bisect import bisect_right
+from typing import NamedTuple
 
 import networkx as nx
 
@@ -76,6 +77,33 @@ def _holder_height(h) -> float:
     return 40 + 20 * min(len(h.refs), HOLDER_LINES + 1)
 
 
+class Part(NamedTuple):
+    """What one kernel object adds to the graph (an mm with its tasks, a VMA with its PTE rows, a
+    page or run of pages, an anon_vma, a holder, a memcg), made from `key` alone.  `ops` are the
+    add_node (tail, None, None, attrs) and add_edge (tail, head, key, attrs) calls, in order."""
+    key: object
+    ops: tuple
+
+
+class _Ops(list):
+    """Stands in for the graph while a part is made: it records the calls."""
+
+    def add_node(self, node_id, **attrs):
+        self.append((node_id, None, None, attrs))
+
+    def add_edge(self, tail, head, key=None, **attrs):
+        self.append((tail, head, key, attrs))
+
+
+class PartCache:
+    """The parts of the last snapshot split up (graph_parts), so that the next one makes again
+    only the parts whose object changed; `new` is which parts of the last one were made afresh."""
+
+    def __init__(self):
+        self.parts: dict = {}          # part id -> Part
+        self.new: list = []
+
+
 def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None,
                 hide: frozenset = frozenset()) -> nx.MultiDiGraph:
     """The kernel objects of one snapshot, highlighted by the step's events.
@@ -83,58 +111,111 @@ def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None,
     `hide` names details a beginner has not been taught yet (cowviz/scenario/detail.py):
     anon_vma, pins, pinned-flag, memcg, exclusive; those are left out of the drawing.
     """
+    return assemble(snapshot, graph_parts(snapshot, expanded, sides, hide), events)
+
+
+def assemble(snapshot, parts, events=()) -> nx.MultiDiGraph:
+    """The graph of a snapshot from its parts, highlighted by the step's events."""
+    g = nx.MultiDiGraph(era=snapshot.era, tags=_tags(events))
+    add_node, add_edge = g.add_node, g.add_edge
+    for part in parts:
+        for tail, head, key, attrs in part.ops:
+            if head is None:
+                add_node(tail, **attrs)
+            else:
+                add_edge(tail, head, key, **attrs)
+    _highlight(g, events)
+    return g
+
+
+def graph_parts(snapshot, expanded=(), sides: SideMap | None = None, hide: frozenset = frozenset(),
+                cache: PartCache | None = None) -> list[Part]:
+    """The parts of one snapshot's graph, in the order the graph gets them.  With `cache` (the
+    parts of the snapshot before), a part whose object, side and plan did not change is that
+    same Part (cache.new says which were made)."""
     facts = snapshot.facts          # the era's facts travel on the snapshot
     sides = sides if sides is not None else SideMap()
-    g = nx.MultiDiGraph(era=snapshot.era, tags=_tags(events))
     plan = lod.plan(snapshot, ids.parse_expanded(expanded))
+    runs = tuple(sorted(plan.page_runs.items()))      # which pages share a node: what edges point at
     mm_of_task = {ids.task(t.name): t.mm for t in snapshot.tasks}
+    old = cache.parts if cache is not None else {}
+    kept: dict = {}
+    new: list = []
+    parts: list = []
+
+    def part(pid, key, make, *args):
+        p = old.get(pid)
+        if p is None or p.key != key:
+            ops = _Ops()
+            make(ops, *args)
+            p = Part(key, tuple(ops))
+            new.append(p)
+        kept[pid] = p
+        parts.append(p)
 
     sides.see({**{mm.id: _mm_height(mm, plan) for mm in snapshot.mms},
                **{h.id: _holder_height(h) for h in snapshot.holders}})
     for mm in snapshot.mms:
         side = sides.of_mm(mm.id)
+        part(mm.id, (side, hide, mm._replace(vmas=())), _add_mm, mm, side, hide)
         box = (ids.box(mm.id),)
-        for task in mm.users:
-            name = ids.name(task)
-            label = ("task " + name,) if name == mm.owner else ("task " + name, "thread of " + mm.owner)
-            _node(g, task, "task", side + "0", box, label, {"name": name, "mm": mm.id})
-            _edge(g, task, mm.id, "task_mm")
-        label = ["mm " + mm.owner, f"map_count {mm.map_count}"]
-        if mm.has_pinned_name is not None and "pinned-flag" not in hide:
-            label.append(f"{mm.has_pinned_name}: {'set' if mm.has_pinned else 'clear'}")
-        _node(g, mm.id, "mm", side + "0", box, label,
-              {"owner": mm.owner, "users": list(mm.users), "map_count": mm.map_count,
-               "has_pinned": mm.has_pinned, "has_pinned_name": mm.has_pinned_name, "memcg": mm.memcg},
-              ("has-pinned",) if mm.has_pinned and "pinned-flag" not in hide else ())
         for vma in mm.vmas:
-            _add_vma(g, vma, side, box + (ids.box(vma.id),), plan, hide)
-            _edge(g, mm.id, vma.id, "mm_vma")
+            rows = plan.rows[vma.id]
+            part(vma.id, (side, hide, runs, vma, rows if len(vma.ptes) > lod.FULL_ROWS else None),
+                 _add_vma, vma, side, box + (ids.box(vma.id),), plan, hide)
 
     # snapshot.pages is in pfn order and a run's pages all exist, so a run is a slice.
     i, all_pages = 0, snapshot.pages
+    exclusive = facts.pg_anon_exclusive
     while i < len(all_pages):
         p = all_pages[i]
         last = plan.page_runs.get(p.pfn, p.pfn)
         n = last - p.pfn + 1
-        _add_page(g, ids.page(p.pfn, last), all_pages[i:i + n], facts, hide)
+        run = all_pages[i:i + n]
+        node_id = ids.page(p.pfn, last)
+        part(node_id, (hide, exclusive, run), _add_page, node_id, run, facts, hide)
         i += n
 
     for av in snapshot.anon_vmas if "anon_vma" not in hide else ():
-        _add_anon_vma(g, av, facts)
+        part(av.id, (facts.anon_vma_counter, av), _add_anon_vma, av, facts)
     for h in snapshot.holders:
         first_task = h.refs[0].task if h.refs else None
-        _add_holder(g, h, sides.of_holder(h.id, mm_of_task.get(ids.task(first_task) if first_task is not None else None)), plan)
+        side = sides.of_holder(h.id, mm_of_task.get(ids.task(first_task) if first_task is not None else None))
+        part(h.id, (side, runs, h), _add_holder, h, side, plan)
 
     for m in snapshot.memcgs if "memcg" not in hide else ():
         first = mm_of_task.get(m.tasks[0]) if m.tasks else None
-        # A memcg has no edge; it is drawn in the outer column of the side of its first task.
-        _node(g, m.id, "memcg", sides.sides.get(first, "L") + "0", (),
-              ("memcg " + m.name, f"usage {m.usage} pages",
-               "no limit" if m.limit is None else f"limit {m.limit} pages"),
-              {"name": m.name, "usage": m.usage, "limit": m.limit, "tasks": list(m.tasks)})
+        side = sides.sides.get(first, "L")
+        part(m.id, (side, m), _add_memcg, m, side)
 
-    _highlight(g, events)
-    return g
+    if cache is not None:
+        cache.parts, cache.new = kept, new
+    return parts
+
+
+def _add_mm(g, mm, side: str, hide) -> None:
+    """A process: its tasks and its mm (its VMAs are parts of their own)."""
+    box = (ids.box(mm.id),)
+    for task in mm.users:
+        name = ids.name(task)
+        label = ("task " + name,) if name == mm.owner else ("task " + name, "thread of " + mm.owner)
+        _node(g, task, "task", side + "0", box, label, {"name": name, "mm": mm.id})
+        _edge(g, task, mm.id, "task_mm")
+    label = ["mm " + mm.owner, f"map_count {mm.map_count}"]
+    if mm.has_pinned_name is not None and "pinned-flag" not in hide:
+        label.append(f"{mm.has_pinned_name}: {'set' if mm.has_pinned else 'clear'}")
+    _node(g, mm.id, "mm", side + "0", box, label,
+          {"owner": mm.owner, "users": list(mm.users), "map_count": mm.map_count,
+           "has_pinned": mm.has_pinned, "has_pinned_name": mm.has_pinned_name, "memcg": mm.memcg},
+          ("has-pinned",) if mm.has_pinned and "pinned-flag" not in hide else ())
+
+
+def _add_memcg(g, m, side: str) -> None:
+    """A memcg has no edge; it is drawn in the outer column of the side of its first task."""
+    _node(g, m.id, "memcg", side + "0", (),
+          ("memcg " + m.name, f"usage {m.usage} pages",
+           "no limit" if m.limit is None else f"limit {m.limit} pages"),
+          {"name": m.name, "usage": m.usage, "limit": m.limit, "tasks": list(m.tasks)})
 
 
 def _add_anon_vma(g, av, facts) -> None:
@@ -245,6 +326,7 @@ def _add_vma(g, vma, side, box, plan, hide=frozenset()):
               cls + (("run",) if row.count > 1 else ()), seq=row.first)
         if pte is not None:
             _edge(g, node_id, _page_node(plan, 0 if pte.special else row.pfn_first), "map", cls=(rw.lower(),))
+    _edge(g, vma.mm, vma.id, "mm_vma")
 
 
 def _page_node(plan, pfn: int) -> str:

@@ -40,9 +40,9 @@ import networkx as nx
 
 from .dot import ASPECT, GRAPH_ATTRS, dot_text, table_size, tables
 from .frame import Frame
-from .graph import SideMap, build_graph
-from .layout import assign_sizes, fit_drawing, layout, merge_into
-from .place import extend
+from .graph import PartCache, SideMap, assemble, build_graph, graph_parts
+from .layout import assign_sizes, fit_drawing, grow_sizes, layout, merge_parts
+from .place import Placer
 
 HARD_KINDS = ("task", "mm", "vma", "pte")     # a process box or a VMA table changes shape: lay out again
 MIN_PLACED = 8             # objects placed into a full layout before the drawing is laid out afresh ...
@@ -111,8 +111,10 @@ class HistoryLayouter:
         self.sides = SideMap()
         self.union = nx.MultiDiGraph(legend=legend)
         self.records: list[_Record] = []
-        self._graph = None             # the last state's graph
-        self._prev = None              # the one before (labels that changed flash)
+        self._graph = None             # the last state's graph, or how to make it: (snapshot, parts, events)
+        self._prev = None              # the one before (labels that changed flash), likewise
+        self._parts = PartCache()      # the last state's graph in parts: the next push makes only what changed
+        self._widths = None            # the union's width groups (assign_sizes), while pushes only add
         self._snap = None
         self._caption = ""
         self._last = None              # (record, geometry) of the last state drawn
@@ -123,25 +125,34 @@ class HistoryLayouter:
     def __len__(self) -> int:
         return len(self.records)
 
+    @property
+    def objects(self) -> int:
+        """The objects the drawing keeps a place for: every one of any state of the history."""
+        return len(self.union)
+
     def push(self, snapshot, events=(), caption: str = "") -> None:
         """One more state at the end of the history."""
         with self._lock:
             rec = _Record(_copy_sides(self.sides), caption)
-            g = build_graph(snapshot, events, self.expanded, self.sides)
-            cols = {d["col"] for _, d in self.union.nodes(data=True)}
-            merge_into(self.union, g, rec)
-            widths = assign_sizes(self.union)
+            parts = graph_parts(snapshot, self.expanded, self.sides, cache=self._parts)
+            merge_parts(self.union, self._parts.new, rec)
+            if self._widths is None:
+                widths = assign_sizes(self.union)
+            else:
+                widths = grow_sizes(self.union, self._widths, rec.nodes + list(rec.grown))
+            self._widths = widths
             prev = self.records[-1] if self.records else None
-            rec.full = self._needs_full(rec, prev, widths, cols)
+            rec.full = self._needs_full(rec, prev, widths)
             if rec.full:
                 rec.base, rec.widths, rec.widest, rec.size = len(self.records), widths, _widest(self.union), len(self.union)
             else:
                 rec.base, rec.widths, rec.widest, rec.size = prev.base, prev.widths, prev.widest, prev.size
                 rec.placed = prev.placed + len(rec.nodes)
             self.records.append(rec)
-            self._prev, self._graph, self._snap, self._caption = self._graph, g, snapshot, caption
+            self._prev, self._graph = self._graph, (snapshot, parts, events)
+            self._snap, self._caption = snapshot, caption
 
-    def _needs_full(self, rec: _Record, prev: _Record | None, widths: dict, cols: set) -> bool:
+    def _needs_full(self, rec: _Record, prev: _Record | None, widths: dict) -> bool:
         """Whether this state is laid out by Graphviz (see the module's docstring); from the union only."""
         if prev is None:
             return True
@@ -150,6 +161,8 @@ class HistoryLayouter:
         if self.legend:
             return True
         union = self.union
+        new = set(rec.nodes)
+        cols = {d["col"] for n, d in union.nodes(data=True) if n not in new}    # the columns before this push
         if any(union.nodes[n]["kind"] in HARD_KINDS or union.nodes[n]["col"] not in cols or
                union.nodes[n]["size"][0] > prev.widest.get(union.nodes[n]["col"], 0.0) + 0.5 for n in rec.nodes):
             return True
@@ -169,6 +182,7 @@ class HistoryLayouter:
             # only reads it for objects it has already placed), the one before likewise.
             self.sides = rec.sides
             self._graph = self._prev = self._snap = None
+            self._parts, self._widths = PartCache(), None     # the next push starts from whole graphs
             if last is not None:
                 sides = self.records[-1].sides if self.records else SideMap()
                 if before_last is not None and len(self.records) >= 2:
@@ -182,6 +196,7 @@ class HistoryLayouter:
         with self._lock:
             if self._graph is None:
                 return None
+            self._graph, self._prev = _made(self._graph), _made(self._prev)
             return Frame(len(self.records) - 1, self._snap.era, self._graph, self._prev, self.union,
                          self._geometry(), self._caption)
 
@@ -193,22 +208,23 @@ class HistoryLayouter:
             return self._last[1]
         assign_sizes(self.union)                  # an undo may have taken a wider label out
         if self._last is not None and i > 0 and self._last[0] is self.records[i - 1] and not rec.full:
-            geom = self._place(self._last[1], rec)
+            geom = self._place(Placer(self._last[1], self.union), rec)
         else:
             base = self.records[rec.base]
             if base.geom is None:
                 base.geom = self._full(rec.base)
+            placer = Placer(base.geom, self.union)
             geom = base.geom
             for r in self.records[rec.base + 1:i + 1]:
-                geom = self._place(geom, r)
+                geom = self._place(placer, r)
         self._last = (rec, geom)
         return geom
 
-    def _place(self, geom, rec: _Record):
+    def _place(self, placer, rec: _Record):
         if not (rec.nodes or rec.edges):
-            return geom
+            return placer.geom
         self.placements += 1
-        return extend(geom, self.union, rec.nodes, [k for _, _, k in rec.edges])
+        return placer.extend(rec.nodes, [k for _, _, k in rec.edges])
 
     def _full(self, index: int):
         """Graphviz's layout of the union as it was at state `index`."""
@@ -225,6 +241,11 @@ class HistoryLayouter:
         geom, _ = layout(union)
         self.layouts += 1
         return geom
+
+
+def _made(graph):
+    """A state's graph, assembled from its parts the first time it is drawn (most states never are)."""
+    return assemble(*graph) if isinstance(graph, tuple) else graph
 
 
 def _take_out(union, rec: _Record) -> None:

@@ -87,20 +87,86 @@ def merge_into(union: nx.MultiDiGraph, g: nx.MultiDiGraph, added=None) -> None:
                 added.edges.append((u, v, k))
 
 
+def merge_parts(union: nx.MultiDiGraph, parts, added=None) -> None:
+    """merge_into() of a graph given as the parts (graph.graph_parts) that were made afresh for
+    it: every other part is one an earlier state of the union already had, so it adds nothing.
+    New nodes join the union in the order the whole graph would name them."""
+    labels: dict = {}                     # node id -> its attributes, from its part
+    named: dict = {}                      # nodes not in the union yet, in the order they are first named
+    edges = []
+    for part in parts:
+        for tail, head, key, attrs in part.ops:
+            if head is None:
+                labels[tail] = attrs
+                if tail not in union:
+                    named.setdefault(tail)
+            else:
+                for n in (tail, head):
+                    if n not in union:
+                        named.setdefault(n)
+                edges.append((tail, head, key, attrs))
+    for n, d in labels.items():
+        if n in union:
+            chars = max((len(line) for line in d["label"]), default=0)
+            lines = len(d["label"])
+            u = union.nodes[n]
+            if chars > u["chars"] or lines > u["lines"]:
+                if added is not None:
+                    added.grown.setdefault(n, (u["chars"], u["lines"]))
+                u["chars"] = max(u["chars"], chars)
+                u["lines"] = max(u["lines"], lines)
+    for n in named:
+        d = labels[n]                     # a node new to the union is in a new part (see above)
+        union.add_node(n, kind=d["kind"], col=d["col"], box=d["box"], seq=d["seq"],
+                       chars=max((len(line) for line in d["label"]), default=0), lines=len(d["label"]),
+                       cls=d["cls"])
+        if added is not None:
+            added.nodes.append(n)
+    for u, v, k, d in edges:
+        if not union.has_edge(u, v, k):
+            union.add_edge(u, v, key=k, kind=d["kind"], label=d["label"], cls=d["cls"])
+            if added is not None:
+                added.edges.append((u, v, k))
+
+
 def assign_sizes(union: nx.MultiDiGraph) -> dict:
     """Give every node its fixed size: one width per column group, height by its most lines.
     Returns the width of each group (characters)."""
     widths: dict = {}
-    badge = max(len(b) for b in style.BADGES.values()) + 2
     for n, d in union.nodes(data=True):
-        group = style.WIDTH_GROUP[d["kind"]]
-        chars = max(d["chars"], badge) if d["kind"] in style.BADGE_KINDS else d["chars"]
-        widths[group] = max(widths.get(group, style.MIN_CHARS[group]), chars)
+        _widen(widths, d)
     for n, d in union.nodes(data=True):
-        lines = d["lines"] + (1 if d["kind"] in style.BADGE_KINDS else 0)
-        size = style.cell_size if d["kind"] in ("vma", "pte") else style.node_size
-        d["size"] = size(widths[style.WIDTH_GROUP[d["kind"]]], lines)
+        _size(d, widths)
     return widths
+
+
+def grow_sizes(union: nx.MultiDiGraph, widths: dict, nodes) -> dict:
+    """assign_sizes() after `nodes` were added to the union or grew, given the widths it had
+    before: only they are sized again, unless they widened their group."""
+    grown = dict(widths)
+    for n in nodes:
+        _widen(grown, union.nodes[n])
+    if grown != widths:
+        return assign_sizes(union)
+    for n in nodes:
+        _size(union.nodes[n], widths)
+    return widths
+
+
+def _widen(widths: dict, d: dict) -> None:
+    """Widen the node's width group to hold it (and a badge, for kinds that get one)."""
+    group = style.WIDTH_GROUP[d["kind"]]
+    chars = max(d["chars"], _BADGE_CHARS) if d["kind"] in style.BADGE_KINDS else d["chars"]
+    widths[group] = max(widths.get(group, style.MIN_CHARS[group]), chars)
+
+
+def _size(d: dict, widths: dict) -> None:
+    lines = d["lines"] + (1 if d["kind"] in style.BADGE_KINDS else 0)
+    size = style.cell_size if d["kind"] in ("vma", "pte") else style.node_size
+    d["size"] = size(widths[style.WIDTH_GROUP[d["kind"]]], lines)
+
+
+_BADGE_CHARS = max(len(b) for b in style.BADGES.values()) + 2
 
 
 def fit_drawing(union) -> None:

@@ -8,6 +8,7 @@ runs of alike PTEs, and the pages those runs map become page runs, so a
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from functools import lru_cache
 from itertools import compress, repeat
 from operator import add, attrgetter, ne
 from typing import NamedTuple
@@ -80,7 +81,7 @@ def plan(snapshot, expanded: tuple[PteRange, ...] = ()) -> Plan:
     for mm in snapshot.mms:
         for vma in mm.vmas:
             if len(vma.ptes) <= FULL_ROWS:
-                rows[vma.id] = [_single(i, p) for i, p in enumerate(vma.ptes)]
+                rows[vma.id] = _singles(vma.ptes)
                 continue
             if breaks is None:
                 breaks = page_breaks(snapshot)
@@ -90,6 +91,8 @@ def plan(snapshot, expanded: tuple[PteRange, ...] = ()) -> Plan:
                 if r.owner == owner and r.vma == name:
                     singles.update(range(r.first, min(r.last, len(vma.ptes) - 1) + 1))
             rows[vma.id] = _runs(vma.ptes, breaks, singles)
+    if breaks is None:
+        return Plan(rows, {})             # every row is one PTE: no runs of pages
     # Every run of pages must be mapped whole by every row that maps any of
     # it, so split rows wherever another row's pfn range starts or ends.
     bounds = sorted({b for rs in rows.values() for r in rs if _normal(r)
@@ -108,9 +111,11 @@ def _normal(r: Row) -> bool:
     return r.pte is not None and not r.pte.special
 
 
-def _single(i: int, pte) -> Row:
-    pfn = pte.pfn if pte is not None else None
-    return Row(i, i, pte, pfn, pfn)
+@lru_cache(maxsize=4096)
+def _singles(ptes: tuple) -> tuple:
+    """One row per PTE (a small VMA); the same page table gives the same rows, made once."""
+    return tuple(Row(i, i, pte, pte.pfn if pte is not None else None, pte.pfn if pte is not None else None)
+                 for i, pte in enumerate(ptes))
 
 
 def _runs(ptes, breaks: set, singles: set) -> list[Row]:

@@ -19,6 +19,8 @@ gives the same drawing.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from . import style
 from .dot import GRAPH_ATTRS, ROW_GAP, tables
 from ..ids import sort_key
@@ -30,7 +32,7 @@ CLEAR = 6.0                                       # room kept around an edge tha
 BULGE = 36.0                                      # how far an edge between two nodes of one column bows out
 
 
-def _rects(geom: Geometry, union) -> dict:
+def _rects(geom: Geometry, union, tabs: dict) -> dict:
     """Node id -> (x0, y0, x1, y1) of what is drawn for it: a VMA's whole table, other nodes themselves."""
     out = {}
     for n, d in union.nodes(data=True):
@@ -38,7 +40,7 @@ def _rects(geom: Geometry, union) -> dict:
             continue
         x, y, w, h = geom.nodes[n]
         out[n] = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
-    for vma, cells in tables(union).items():
+    for vma, cells in tabs.items():
         placed = [geom.nodes[c] for c, _, _ in cells if c in geom.nodes]
         if placed:
             x, _, w, _ = placed[0]
@@ -47,8 +49,10 @@ def _rects(geom: Geometry, union) -> dict:
     return out
 
 
-def _samples(points) -> list:
-    """Points along a path of cubic segments (5 per segment), to keep new nodes off old edges."""
+@lru_cache(maxsize=2048)     # about 2 KB a path: a few MB at most, shared by every session
+def _samples(points: tuple) -> tuple:
+    """Points along a path of cubic segments (5 per segment), to keep new nodes off old edges.
+    Made once per path: every placement after it looks at the same paths again."""
     out = list(points[:1])
     for i in range(0, len(points) - 3, 3):
         p0, p1, p2, p3 = points[i:i + 4]
@@ -56,16 +60,16 @@ def _samples(points) -> list:
             s = 1 - t
             out.append((s ** 3 * p0[0] + 3 * s * s * t * p1[0] + 3 * s * t * t * p2[0] + t ** 3 * p3[0],
                         s ** 3 * p0[1] + 3 * s * s * t * p1[1] + 3 * s * t * t * p2[1] + t ** 3 * p3[1]))
-    return out
+    return tuple(out)
 
 
 class _Space:
     """What is taken in the drawing: node rectangles, process boxes and points of edges."""
 
-    def __init__(self, geom: Geometry, union):
-        self.rects = _rects(geom, union)
+    def __init__(self, geom: Geometry, union, tabs: dict):
+        self.rects = _rects(geom, union, tabs)
         self.boxes = [(x - w / 2, y - h / 2, x + w / 2, y + h / 2) for x, y, w, h in geom.boxes.values()]
-        self.points = [p for pts, tip, _ in geom.edges.values() for p in _samples(pts) + ([tip] if tip else [])]
+        self.points = [p for pts, tip, _ in geom.edges.values() for p in _samples(pts) + ((tip,) if tip else ())]
 
     def taken(self, x0: float, x1: float, skip=()) -> list:
         """The (top, bottom) spans taken between x0 and x1, merged, in order."""
@@ -119,10 +123,26 @@ def _columns(geom: Geometry, union) -> dict:
 def extend(geom: Geometry, union, nodes, edges) -> Geometry:
     """`geom` with `nodes` placed and `edges` routed (ids of the union; every other node and edge of
     them must be placed already).  Nothing placed before moves."""
+    return Placer(geom, union).extend(nodes, edges)
+
+
+class Placer:
+    """extend(), again and again: the states of a history placed one after another into one union.
+    What is taken in the drawing is worked out once and kept up to date, not found again each time."""
+
+    def __init__(self, geom: Geometry, union, tabs: dict | None = None):
+        self.geom, self.union = geom, union
+        self.space = _Space(geom, union, tabs if tabs is not None else tables(union))
+
+    def extend(self, nodes, edges) -> Geometry:
+        self.geom = _extend(self.geom, self.union, nodes, edges, self.space)
+        return self.geom
+
+
+def _extend(geom: Geometry, union, nodes, edges, space: _Space) -> Geometry:
     placed = dict(geom.nodes)
     routed = dict(geom.edges)
     cols = _columns(geom, union)
-    space = _Space(geom, union)
     ends = {k: (u, v) for u, v, k in union.edges(keys=True)}
     known = set(geom.edges) | set(edges)           # the edges that exist at this point of the history
     links: dict = {}
@@ -151,6 +171,8 @@ def extend(geom: Geometry, union, nodes, edges) -> Geometry:
                               labelled=bool(union.edges[u, v, k]["label"]))
         routed[k] = (pts, tip, lp)
         space.points += [p for p in _samples(pts)]
+    # The next placement sees these edges as a fresh _Space would: their tips taken too.
+    space.points += [routed[k][1] for k in sorted(edges) if routed[k][1]]
 
     x1 = max([geom.vb[0] + geom.vb[2]] + [x + w / 2 + style.PAD for x, _, w, _ in placed.values()])
     y1 = max([geom.vb[1] + geom.vb[3]] + [y + h / 2 + style.PAD for _, y, _, h in placed.values()] +

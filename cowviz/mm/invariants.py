@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from operator import attrgetter
 
 from .rmap import rmap_walk
 from .types import FOLL_PIN, GUP_PIN_COUNTING_BIAS, PageAnon
@@ -19,6 +20,22 @@ from .types import FOLL_PIN, GUP_PIN_COUNTING_BIAS, PageAnon
 
 class InvariantError(AssertionError):
     """A broken invariant: the model itself is wrong."""
+
+
+_page_and_flags = attrgetter("page", "flags")
+_COUNTED: dict = {}       # id(holder) -> (holder, its references, their counts): the last count of each
+
+
+def _ref_counts(h) -> Counter:
+    """(page, flags) -> how many of the holder's references are alike; counted again only when its
+    references are not the very same ones as last time (a GupRef never changes once taken)."""
+    refs = tuple(h.refs)
+    kept = _COUNTED.get(id(h))
+    if kept is None or kept[0] is not h or kept[1] != refs:
+        if len(_COUNTED) >= 1024:
+            _COUNTED.clear()
+        kept = _COUNTED[id(h)] = (h, refs, Counter(map(_page_and_flags, refs)))
+    return kept[2]
 
 
 def check_invariants(k) -> list[str]:
@@ -32,12 +49,13 @@ def check_invariants(k) -> list[str]:
                     mappers[pte.pfn].append((mm, vma, i, pte))
     gets, pins = Counter(), Counter()
     for h in k.holders.values():
-        for r in h.refs:
-            if r.page.kind == "zero":
+        # Alike references (gup ... x2048) are counted together: one look at each page.
+        for (page, flags), n in _ref_counts(h).items():
+            if page.kind == "zero":
                 continue
-            if r.page.pfn not in k.pages or k.pages[r.page.pfn] is not r.page:
-                problems.append(f"{h.name} holds page {r.page.pfn}, which was freed")
-            (pins if r.flags & FOLL_PIN else gets)[r.page.pfn] += 1
+            if page.pfn not in k.pages or k.pages[page.pfn] is not page:
+                problems.append(f"{h.name} holds page {page.pfn}, which was freed")
+            (pins if flags & FOLL_PIN else gets)[page.pfn] += n
     for pfn, page in k.pages.items():
         maps = mappers.get(pfn, [])
         if page._mapcount + 1 != len(maps):

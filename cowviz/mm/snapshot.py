@@ -188,8 +188,12 @@ def _index(items: tuple, field: str) -> dict:
     return entry[1]
 
 
-def take_snapshot(k) -> Snapshot:
-    """The state of kernel `k` now, as an immutable value."""
+def take_snapshot(k, reuse: dict | None = None) -> Snapshot:
+    """The state of kernel `k` now, as an immutable value.
+
+    `reuse`, a dict the caller keeps from one snapshot of `k` to the next, lets a holder whose
+    references are the very same ones as last time keep its HolderSnap (a device holding x2048
+    references is not copied again for every step); the snapshot is the same value either way."""
     facts = k.era.facts
     tasks = tuple(TaskSnap(t.name, mm_id(t.mm)) for t in k.tasks.values())
     mms = []
@@ -213,13 +217,20 @@ def take_snapshot(k) -> Snapshot:
                           facts.has_pinned_flag, memcg_id(mm.memcg), tuple(vmas)))
     pages = []
     holders = []
+    kept = {}
     for h in k.holders.values():
-        refs = []
-        for r in h.refs:
-            zero_used = zero_used or r.page.kind == "zero"
-            refs.append(RefSnap(page_id(r.page.pfn), bool(r.flags & FOLL_PIN), bool(r.flags & FOLL_WRITE),
-                                bool(r.flags & FOLL_LONGTERM), r.task, r.vma, r.index))
-        holders.append(HolderSnap(holder_id(h), h.name, h.kind, tuple(refs)))
+        held = tuple(h.refs)
+        old = reuse.get(h.name) if reuse is not None else None
+        # A GupRef never changes once taken, so the same references make the same snapshot.
+        if old is None or old[0] != held or old[1].kind != h.kind:
+            old = (held, HolderSnap(holder_id(h), h.name, h.kind, _ref_snaps(held)),
+                   any(r.page.kind == "zero" for r in held))
+        kept[h.name] = old
+        holders.append(old[1])
+        zero_used = zero_used or old[2]
+    if reuse is not None:
+        reuse.clear()
+        reuse.update(kept)
     if zero_used:
         pages.append(PageSnap(page_id(0), 0, "zero", "0", None, None, None, False, None, None, 0, None))
     exclusive_known = facts.pg_anon_exclusive
@@ -244,6 +255,20 @@ def take_snapshot(k) -> Snapshot:
         if m.usage or m.limit is not None or any(t.memcg is m for t in k.tasks.values()))
     return Snapshot(facts.id, tasks, tuple(mms), tuple(pages), anon_vmas, tuple(holders), memcgs,
                     k.fail_alloc, facts)
+
+
+def _ref_snaps(refs: tuple) -> tuple:
+    """The references as RefSnaps; alike references (gup ... x2048) share one."""
+    made: dict = {}
+    out = []
+    for r in refs:
+        key = (r.page.pfn, r.flags, r.task, r.vma, r.index)
+        snap = made.get(key)
+        if snap is None:
+            snap = made[key] = RefSnap(page_id(r.page.pfn), bool(r.flags & FOLL_PIN), bool(r.flags & FOLL_WRITE),
+                                       bool(r.flags & FOLL_LONGTERM), r.task, r.vma, r.index)
+        out.append(snap)
+    return tuple(out)
 
 
 def _pte_json(p: Pte | None):

@@ -40,7 +40,8 @@ class Names:
         other.__dict__ = {k: copy.deepcopy(v) for k, v in self.__dict__.items()
                           if k not in ("tasks", "mms", "holders")}
         other.tasks = dict(self.tasks)
-        other.mms = {mm: {n: copy.copy(v) for n, v in vmas.items()} for mm, vmas in self.mms.items()}
+        other.mms = {mm: {n: VmaName(v.pages, v.mapped, v.dontfork) for n, v in vmas.items()}   # every field
+                     for mm, vmas in self.mms.items()}
         other.holders = dict(self.holders)
         return other
 

@@ -7,6 +7,7 @@ InvariantError naming the step, because then the model itself is wrong.
 """
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 
 from .. import ids
@@ -159,7 +160,8 @@ class LiveRun:
     steps), so a long fork chain ends in RunLimitError instead of filling the memory.
     """
 
-    def __init__(self, era_id: str, check: bool = True, max_cells: int | None = MAX_RUN_CELLS, source=None):
+    def __init__(self, era_id: str, check: bool = True, max_cells: int | None = MAX_RUN_CELLS, source=None,
+                 checkpoints: int | None = None):
         self.kernel = new_kernel(era_id)
         self.era = self.kernel.era.id
         self.check = check
@@ -168,6 +170,10 @@ class LiveRun:
         self.max_cells = max_cells
         self.cells = _cells(self.initial)
         self.source = source            # the scenario, for where a RunLimitError points
+        self._reuse: dict = {}          # what take_snapshot may keep from one step's snapshot to the next
+        # Every `checkpoints` steps the kernel is kept (pickled), so that rewind() runs only the steps since.
+        self.every = checkpoints
+        self._kept: dict = {}           # step number -> (pickled kernel, cells)
 
     def add(self, cmd: Command, step: Step | None = None) -> StepResult:
         """Run one more command.  Raises InvariantError (the model is wrong) or RunLimitError."""
@@ -189,7 +195,7 @@ class LiveRun:
             ok = held
             if not held:
                 message = f"assertion failed: {cmd.text}: {message}"
-        snap = take_snapshot(k)
+        snap = take_snapshot(k, self._reuse)
         if self.max_cells is not None:
             self.cells += _cells(snap)
             if self.cells > self.max_cells:
@@ -209,7 +215,34 @@ class LiveRun:
         result = StepResult(n, cmd.text, outcome.output, outcome.error, ok, expected, message,
                             events, snap, step, answer)
         self.steps.append(result)
+        if self.every and n % self.every == 0:
+            self._kept[n] = (pickle.dumps(k, pickle.HIGHEST_PROTOCOL), self.cells)
         return result
+
+    def rewind(self, commands) -> None:
+        """Make this the run of `commands`, the first of the commands it ran (an undo, or a command
+        taken back): the kernel as it was at the last checkpoint before their last two, and the
+        steps since run again (so the last two steps have their snapshots)."""
+        n = len(commands)
+        if n > len(self.steps):
+            raise ValueError(f"cannot rewind a run of {len(self.steps)} steps to {n}")
+        at = max((i for i in self._kept if i <= n - 2), default=0)
+        if at:
+            kernel, self.cells = self._kept[at]
+            self.kernel = pickle.loads(kernel)
+        else:
+            self.kernel = new_kernel(self.era)
+            self.cells = _cells(self.initial)
+        self._kept = {i: v for i, v in self._kept.items() if i <= at}
+        self._reuse = {}
+        del self.steps[at:]
+        # These steps ran on this era before, with the invariants checked; they run the same again.
+        check, self.check = self.check, False
+        try:
+            for cmd in commands[at:]:
+                self.add(cmd)
+        finally:
+            self.check = check
 
     def run(self, scenario=None) -> Run:
         return Run(scenario, self.era, self.initial, tuple(self.steps))

@@ -98,6 +98,17 @@ class SandboxFrames:
             self.layouter.pop(last, before_last)
             self._json = None
 
+    def objects(self) -> int | None:
+        """How many objects the diagram keeps a place for (None without a diagram)."""
+        return self.layouter.objects if self.layouter is not None else None
+
+    def keep(self):
+        """What put_back() needs to return to the drawing as it is now (an era switch that fails)."""
+        return self.era, self.layouter, self._json
+
+    def put_back(self, kept) -> None:
+        self.era, self.layouter, self._json = kept
+
     def frame_json(self):
         """The frame JSON of the last state (laid out now if the history changed), or None."""
         if self.layouter is None:

@@ -29,12 +29,19 @@ from .library import WebError, check_era
 # Big enough for every walkthrough's story, small enough that the diagram stays readable on a
 # projector and every reply stays quick: `refs` bounds the references held at once (gup/pin/vmsplice),
 # `line` the length of a console line.
+# `objects` bounds the diagram, which keeps a place for every object the session has shown (so
+# that nothing on screen moves): what a layout and every reply cost grows with it.
 DEFAULT_LIMITS = {"tasks": 6, "vmas": 4, "pages": 16, "commands": 200, "count": 2048, "refs": 4096,
-                  "line": MAX_LINE}
+                  "line": MAX_LINE, "objects": 200}
+CHECKPOINT = 32        # commands between two kept kernels: an undo runs at most this many again
 
 
 class Cancelled(Exception):
     """The client left: the work it asked for was dropped."""
+
+
+class DiagramFull(WebError):
+    """A command was taken back: it would have made the diagram bigger than the `objects` limit."""
 
 
 def sandbox_era(era) -> str:
@@ -56,7 +63,7 @@ class Sandbox:
         self._start(self.era)
 
     def _start(self, era: str) -> None:
-        self.live = LiveRun(era, max_cells=None)
+        self.live = LiveRun(era, max_cells=None, checkpoints=CHECKPOINT)
         self._run = None
         if self.view is not None:
             self.view.reset(era)
@@ -68,29 +75,37 @@ class Sandbox:
             self._run = self.live.run()
         return self._run
 
-    def _add(self, cmd) -> None:
-        """Run one command on the live kernel (the caller checked it)."""
+    def _add(self, cmd, done: list) -> None:
+        """Run one command on the live kernel (the caller checked it); `done` are the commands before it.
+        A command that takes the diagram past its `objects` limit is taken back (WebError)."""
         try:
             step = self.live.add(cmd)
         except InvariantError as e:
             # The kernel is in a state the model should never reach: rebuild it without this command.
-            self._replay(self.commands, self.era)
+            self.live.rewind(done)
             raise WebError(f"console:1:1: the model broke an invariant (a bug in cowviz, please report it): {e}") \
                 from None
         self._run = None
+        steps = self.live.steps
         if self.view is not None:
             self.view.push(step.snapshot, step.events, step.command)
-        steps = self.live.steps
-        if len(steps) > 2:       # only the last two states are ever drawn again (an undo needs both)
-            steps[-3] = dataclasses.replace(steps[-3], snapshot=None, events=())
+            objects = self.view.objects()
+            if objects is not None and objects > self.limits["objects"]:
+                # What the command made can only be known by running it: take it back.
+                self.view.pop(_state(steps, -2, self.live), _state(steps, -3, self.live))
+                self.live.rewind(done)
+                raise DiagramFull(f"console:1:1: sandbox limit: the diagram keeps a place for every object this "
+                               f"session has shown, at most {self.limits['objects']}, and this command would "
+                               f"make it {objects}; undo, reset, or download the session and start again")
+        _forget(steps)
 
     def _replay(self, commands: list, era: str, cancelled=None) -> None:
         """Run `commands` from the start under `era`, once, and show the result."""
         self._start(era)
-        for cmd in commands:
+        for i, cmd in enumerate(commands):
             if cancelled is not None and cancelled():
                 raise Cancelled()
-            self._add(cmd)
+            self._add(cmd, commands[:i])
 
     # -- changing the list ------------------------------------------------------------------
 
@@ -114,7 +129,7 @@ class Sandbox:
         if cmd is None:
             raise WebError("console:1:1: the line is empty (type a command, or 'help' is in the list below)")
         self._check_limits(cmd, trial)
-        self._add(cmd)
+        self._add(cmd, self.commands)
         self.commands.append(cmd)
         self.names = trial
 
@@ -150,16 +165,14 @@ class Sandbox:
         names = Names()
         for c in commands:
             names.apply(c)
-        # The kernel cannot run backwards: replay the rest once, and take the state out of the view.
-        live = LiveRun(self.era, max_cells=None)
-        for c in commands:
-            live.add(c)
+        # The kernel cannot run backwards: from its last checkpoint, run the rest again, and take
+        # the state out of the view.
+        live = self.live
+        live.rewind(commands)
+        _forget(live.steps)
         if self.view is not None:
-            states = [(live.initial, ())] + [(s.snapshot, s.events) for s in live.steps]
-            self.view.pop(states[-1], states[-2] if len(states) > 1 else None)
-        self.live, self._run = live, None
-        for i in range(len(live.steps) - 2):
-            live.steps[i] = dataclasses.replace(live.steps[i], snapshot=None, events=())
+            self.view.pop(_state(live.steps, -1, live), _state(live.steps, -2, live))
+        self._run = None
         self.commands, self.names = commands, names
         return last.text
 
@@ -168,8 +181,19 @@ class Sandbox:
         self._start(self.era)
 
     def set_era(self, era: str, cancelled=None) -> None:
+        """Run the commands again under another era.  If the client leaves meanwhile, or they make
+        more of the diagram there than the limits allow, nothing changes."""
         era = sandbox_era(era)
-        self._replay(self.commands, era, cancelled)
+        kept = self.live, self.view.keep() if self.view is not None else None
+        try:
+            self._replay(self.commands, era, cancelled)
+        except (WebError, Cancelled) as e:
+            self.live, self._run = kept[0], None
+            if self.view is not None:
+                self.view.put_back(kept[1])
+            if isinstance(e, Cancelled):
+                raise
+            raise WebError(f"{e} (under {era}; the session stays under {self.era})") from None
         self.era = era
 
     def restore(self, texts, cancelled=None) -> list[str]:
@@ -185,6 +209,11 @@ class Sandbox:
                 self.apply(text)
             except WebError as e:
                 errors.append(f"saved line {n} dropped: {e}")
+                if isinstance(e, DiagramFull):
+                    # Every later line would be run and taken back in turn: the restore stops here.
+                    if n < len(texts):
+                        errors.append(f"saved lines {n + 1}-{len(texts)} dropped: the diagram is full")
+                    break
         if len(texts) > self.limits["commands"]:
             errors.append(f"saved lines {self.limits['commands'] + 1}-{len(texts)} dropped: "
                           f"sandbox limit: at most {self.limits['commands']} commands")
@@ -220,6 +249,22 @@ class Sandbox:
         head = (f"# Recorded in the cowviz sandbox on {datetime.date.today().isoformat()} under kernel era {self.era}.\n"
                 f"# Run it with: python -m cowviz run THIS_FILE --kernel all\n")
         return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _forget(steps: list) -> None:
+    """Drop the snapshots and events of all but the last three steps: only the last two states are
+    ever drawn again (an undo needs both), and taking a command back the three before it."""
+    i = len(steps) - 4
+    while i >= 0 and steps[i].snapshot is not None:
+        steps[i] = dataclasses.replace(steps[i], snapshot=None, events=())
+        i -= 1
+
+
+def _state(steps: list, i: int, live: LiveRun):
+    """(snapshot, events) of step `i` (negative: from the end), the start for one before the first."""
+    if len(steps) + i < 0:
+        return (live.initial, ()) if len(steps) + i == -1 else None
+    return steps[i].snapshot, steps[i].events
 
 
 def complete_line(text: str, names: Names) -> dict:

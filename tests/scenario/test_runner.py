@@ -57,3 +57,35 @@ def test_runs_are_deterministic():
     a, b = run_scenario(s, "6.x"), run_scenario(s, "6.x")
     assert [x.events for x in a.steps] == [y.events for y in b.steps]
     assert [x.snapshot for x in a.steps] == [y.snapshot for y in b.steps]
+
+
+def test_rewind_from_a_checkpoint_gives_the_run_of_the_shorter_list():
+    """An undo runs only the commands since the kernel kept last (LiveRun(checkpoints=N)), and
+    ends where running the shorter list from the start ends: same results, same snapshots."""
+    import random
+    from cowviz.scenario import Names, parse_console_line
+    from cowviz.scenario.runner import LiveRun
+    names, commands = Names(), []
+    lines = ["mmap P buf 8", "fork P C", "mmap P sh 4 shared"] + \
+            [f"write {'PC'[i % 2]} buf[{i % 8}] V{i}" for i in range(20)] + \
+            ["pin P buf[2] as nic write longterm", "fork P D", "gup D buf[1] as dev x64", "vmsplice C buf[0] pipe",
+             "exit D", "pipe-read pipe", "unpin nic", "mprotect P buf ro", "write P sh[0] S", "mprotect P buf rw"] * 3
+    for line in lines:
+        commands.append(parse_console_line(line, names))
+    for era in ("5.8", "5.9", "6.x"):
+        full = LiveRun(era, max_cells=None)
+        for c in commands:
+            full.add(c)
+        live = LiveRun(era, max_cells=None, checkpoints=8)
+        for c in commands:
+            live.add(c)
+        rnd, n = random.Random(era), len(commands)
+        for _ in range(10):
+            n = rnd.randint(max(0, n - 20), n)
+            live.rewind(commands[:n])
+            assert [s.result for s in live.steps] == [s.result for s in full.steps[:n]]
+            assert [s.snapshot for s in live.steps[-2:]] == [s.snapshot for s in full.steps[max(0, n - 2):n]]
+            for c in commands[n:n + rnd.randint(0, 12)]:
+                live.add(c)
+            n = len(live.steps)
+            assert live.steps[-1].snapshot == full.steps[n - 1].snapshot if n else not live.steps

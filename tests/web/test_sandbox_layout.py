@@ -10,7 +10,8 @@ import pytest
 from cowviz import ids
 from cowviz.diagram.graphviz import CACHE
 from cowviz.web.frames import SandboxFrames
-from cowviz.web.sandbox import Sandbox
+from cowviz.web.library import WebError
+from cowviz.web.sandbox import CHECKPOINT, Sandbox
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
 from bench_adversarial import session_lines  # noqa: E402
@@ -126,3 +127,65 @@ def test_command_and_undo_repeated_keep_nothing_and_run_no_graphviz():
         view.frame_json()
     assert kept() == before
     assert h.layouts == layouts and CACHE.runs == runs
+
+
+# -- the diagram's size is a limit ----------------------------------------------------------------
+
+def state(box, view):
+    """Everything a refused command must leave as it was."""
+    return (box.history, [s.result for s in box.run.steps], box.run.steps[-1].snapshot if box.run.steps else None,
+            view.frame_json(), view.objects(), len(view.layouter))
+
+
+def test_a_command_past_the_objects_limit_is_taken_back_and_changes_nothing():
+    lines = HEAD + ["mmap P sh 4 shared"]
+    box, view = sandbox(lines)
+    limit = view.objects() + 2
+    box = Sandbox("5.9", {"objects": limit}, view=SandboxFrames("5.9"))
+    view = box.view
+    for line in lines:
+        box.apply(line)
+    before = state(box, view)
+    with pytest.raises(WebError, match=rf"sandbox limit: the diagram keeps a place for every object .* at most {limit}"):
+        box.apply("fork P D")                 # a process, its mm, its VMA tables: far more than 2
+    assert state(box, view) == before
+    # The session goes on as if the line had never been typed, and lays out as a restore of it does.
+    box.apply("write P buf[1] X")
+    box.undo()
+    box.apply("read P buf[2]")
+    restored, rview = sandbox(lines + ["read P buf[2]"])
+    assert view.frame_json() == rview.frame_json()
+    assert box.run.steps[-1].snapshot == restored.run.steps[-1].snapshot
+
+
+def test_a_restore_stops_at_the_first_line_past_the_objects_limit(monkeypatch):
+    from cowviz.scenario import runner
+    lines = HEAD + [f"fork P D{i}" for i in range(3)] + [f"write P buf[{i}] X" for i in range(8)] * 10
+    calls = []
+    real = runner.execute
+    monkeypatch.setattr(runner, "execute", lambda k, cmd: (calls.append(cmd.text), real(k, cmd))[1])
+    box = Sandbox("5.9", {"objects": 60}, view=SandboxFrames("5.9"))
+    errors = box.restore(lines)
+    n = len(box.history)
+    assert errors[0].startswith(f"saved line {n + 1} dropped: console:1:1: sandbox limit: the diagram")
+    assert errors[1] == f"saved lines {n + 2}-{len(lines)} dropped: the diagram is full"
+    # Each line ran once, the refused one was taken back by running the last few again: no line after it ran.
+    assert len(calls) <= n + 1 + CHECKPOINT + 2
+    assert box.view.objects() <= 60
+
+
+def test_an_era_switch_past_the_objects_limit_is_refused_and_changes_nothing():
+    # 5.9 copies the pinned pages for the child at fork (early copies): more pages than in 5.8.
+    lines = ["mmap P buf 8"] + [f"write P buf[{i}] V{i}" for i in range(8)] + \
+            [f"pin P buf[{i}] as nic{i} write longterm" for i in range(8)] + ["fork P C"]
+    counts = {era: sandbox(lines, era)[1].objects() for era in ("5.8", "5.9")}
+    assert counts["5.9"] > counts["5.8"]
+    box = Sandbox("5.8", {"objects": counts["5.8"]}, view=SandboxFrames("5.8"))
+    for line in lines:
+        box.apply(line)
+    before = state(box, box.view)
+    with pytest.raises(WebError, match=r"sandbox limit: the diagram .*\(under 5\.9; the session stays under 5\.8\)"):
+        box.set_era("5.9")
+    assert box.era == "5.8" and state(box, box.view) == before
+    box.apply("read C buf[0]")                # and it goes on from there, under 5.8
+    assert box.run.steps[-1].output == "V0" and box.run.steps[-1].snapshot.era == "5.8"

@@ -16,7 +16,7 @@ from cowviz.scenario import runner
 from cowviz.web.frames import FrameSource
 from cowviz.web.inspector import Inspector
 from cowviz.web.library import Library, WebError
-from cowviz.web.sandbox import Cancelled, Sandbox
+from cowviz.web.sandbox import CHECKPOINT, Cancelled, Sandbox
 from cowviz.web.session import Session
 
 from .conftest import NAMESPACE, SCENARIOS, connect, start_server, stop_server
@@ -65,10 +65,10 @@ def test_a_command_runs_once_and_a_restore_runs_each_line_once(monkeypatch):
     assert len(calls) == 40
     s.handle("command", {"text": "read P buf[1]"})
     assert len(calls) == 41
-    s.handle("undo", {})                      # replayed once: 40
-    assert len(calls) == 81
+    s.handle("undo", {})                      # from the kernel kept after command 32: 33..40 again
+    assert len(calls) == 41 + 40 - CHECKPOINT
     s.handle("era", {"eras": ["6.x"]})   # replayed once under the other era
-    assert len(calls) == 121
+    assert len(calls) == 41 + 40 - CHECKPOINT + 40
 
 
 def test_memory_is_bounded_by_the_history(monkeypatch):
@@ -83,11 +83,12 @@ def test_memory_is_bounded_by_the_history(monkeypatch):
         s.handle("undo", {})
         s.handle("undo", {})
     assert (union.number_of_nodes(), union.number_of_edges(), len(s.view.layouter.layouter.records)) == before
-    # Only the last two states keep their snapshots; older steps keep their results only.
+    # Only the last three states keep their snapshots (two are drawn again by an undo, three when a
+    # command is taken back); older steps keep their results only.
     s.handle("command", {"text": "read P buf[1]"})
     steps = s.box.run.steps
-    assert all(st.snapshot is None and st.events == () for st in steps[:-2])
-    assert all(st.snapshot is not None for st in steps[-2:])
+    assert all(st.snapshot is None and st.events == () for st in steps[:-3])
+    assert all(st.snapshot is not None for st in steps[-3:])
 
 
 def test_the_same_history_typed_restored_or_undone_to_draws_the_same():
