@@ -19,6 +19,7 @@ gives the same drawing.
 """
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from functools import lru_cache
 
 from . import style
@@ -29,6 +30,7 @@ from .layout import Geometry
 SEP = float(GRAPH_ATTRS["nodesep"]) * 72          # the gap Graphviz keeps between nodes of a column
 ARROW = 10 * float(style.EDGE_BASE["arrowsize"])  # the arrowhead's length: the path stops that short
 CLEAR = 6.0                                       # room kept around an edge that crosses a column
+INF = float("inf")
 BULGE = 36.0                                      # how far an edge between two nodes of one column bows out
 
 
@@ -70,12 +72,17 @@ class _Space:
         self.rects = _rects(geom, union, tabs)
         self.boxes = [(x - w / 2, y - h / 2, x + w / 2, y + h / 2) for x, y, w, h in geom.boxes.values()]
         self.points = [p for pts, tip, _ in geom.edges.values() for p in _samples(pts) + ((tip,) if tip else ())]
+        self._by_x: list = []          # the points in x order, to find those between two x quickly
 
     def taken(self, x0: float, x1: float, skip=()) -> list:
         """The (top, bottom) spans taken between x0 and x1, merged, in order."""
         spans = [(r[1], r[3]) for n, r in self.rects.items() if r[0] < x1 and r[2] > x0 and n not in skip]
         spans += [(b[1], b[3]) for b in self.boxes if b[0] < x1 and b[2] > x0]
-        spans += [(y - CLEAR, y + CLEAR) for x, y in self.points if x0 <= x <= x1]
+        if len(self._by_x) != len(self.points):          # points are only ever added
+            self._by_x = sorted(self.points)
+        by_x = self._by_x
+        spans += [(y - CLEAR, y + CLEAR) for x, y in
+                  by_x[bisect_left(by_x, (x0, -INF)):bisect_right(by_x, (x1, INF))]]
         spans.sort()
         merged: list = []
         for a, b in spans:

@@ -316,6 +316,9 @@ class GupRef:
         self.seq = seq        # write sequence number when the reference was taken
         self.vma_obj = vma_obj    # the VMA it was taken through (a later mmap of the name is another)
 
+    def fields(self) -> tuple:
+        return (self.page, self.flags, self.mm, self.task, self.vma, self.index, self.seq, self.vma_obj)
+
 
 class Holder:
     """Somebody holding page references that are not mappings: a device or a pipe.
@@ -330,3 +333,21 @@ class Holder:
         self.name = name
         self.kind = kind      # "device" | "pipe"
         self.refs: list[GupRef] = []
+
+    def __reduce__(self):
+        # A copy of the kernel (the sandbox keeps some, cowviz/scenario/runner.py) stores a run of
+        # alike references (gup ... x2048) once, with its length.
+        runs: list = []
+        for r in self.refs:
+            f = r.fields()
+            if runs and runs[-1][0] == f:
+                runs[-1][1] += 1
+            else:
+                runs.append([f, 1])
+        return _holder, (self.name, self.kind, runs)
+
+
+def _holder(name: str, kind: str, runs: list) -> Holder:
+    h = Holder(name, kind)
+    h.refs = [GupRef(*f) for f, n in runs for _ in range(n)]
+    return h
