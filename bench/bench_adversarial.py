@@ -18,7 +18,7 @@ Classes:
   session-200        one session typing 200 ordinary commands (p95 and worst `command` reply),
                      then an era switch and a restore of the same 200 lines at once
   session-max        the same at the sandbox's limits: 3 VMAs x 16 written pages, 4096 references
-                     held, a child, copy-on-write faults until the diagram is full (200 objects),
+                     held, a child, copy-on-write faults until the diagram is full (150 objects),
                      then lines that are each run and taken back
   big-lines          40 console lines of 900 KB (`write P buf[0] <900 KB>`): reply time and size
   sessions-memory    8 connections each restoring a 200-command session: RSS growth per session
@@ -145,7 +145,7 @@ def session_lines(n: int = 200) -> list[str]:
 
 def max_session_lines(n: int = 200) -> list[str]:
     """n lines that fill the sandbox to its limits: 3 VMAs of 16 written pages, 4096 references
-    held, a child, copy-on-write faults in the child until the diagram is full (200 objects), then
+    held, a child, copy-on-write faults in the child until the diagram is full (150 objects), then
     writes in the parent, each one run and taken back (the benchmark counts them as refused)."""
     vmas = "abc"
     out = [f"mmap P {v} 16" for v in vmas]

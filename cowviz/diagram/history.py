@@ -47,6 +47,7 @@ from .place import Placer
 HARD_KINDS = ("task", "mm", "vma", "pte")     # a process box or a VMA table changes shape: lay out again
 MIN_PLACED = 8             # objects placed into a full layout before the drawing is laid out afresh ...
 PLACED_SHARE = 0.25        # ... or this share of the objects it had, whichever is more
+KEEP = 8                   # every KEEP-th placed state keeps its drawing, so an undo places at most KEEP - 1
 
 
 def fit_estimated(union) -> None:
@@ -98,7 +99,7 @@ class _Record:
         self.widths: dict = {}         # at the full state: each width group's characters ...
         self.widest: dict = {}         # ... each column's widest object (points) ...
         self.size = 0                  # ... and the union's number of nodes
-        self.geom = None               # the geometry (kept for full states)
+        self.geom = None               # the geometry (kept for full states and every KEEP-th placed one)
 
 
 class HistoryLayouter:
@@ -208,23 +209,28 @@ class HistoryLayouter:
             return self._last[1]
         assign_sizes(self.union)                  # an undo may have taken a wider label out
         if self._last is not None and i > 0 and self._last[0] is self.records[i - 1] and not rec.full:
-            geom = self._place(Placer(self._last[1], self.union), rec)
+            geom = self._place(Placer(self._last[1], self.union), rec, i)
         else:
             base = self.records[rec.base]
             if base.geom is None:
                 base.geom = self._full(rec.base)
-            placer = Placer(base.geom, self.union)
-            geom = base.geom
-            for r in self.records[rec.base + 1:i + 1]:
-                geom = self._place(placer, r)
+            # From the nearest state whose drawing is kept: the full one, or a placed one (KEEP).
+            start = next(j for j in range(i, rec.base - 1, -1) if self.records[j].geom is not None)
+            geom = self.records[start].geom
+            placer = Placer(geom, self.union)
+            for j in range(start + 1, i + 1):
+                geom = self._place(placer, self.records[j], j)
         self._last = (rec, geom)
         return geom
 
-    def _place(self, placer, rec: _Record):
-        if not (rec.nodes or rec.edges):
-            return placer.geom
-        self.placements += 1
-        return placer.extend(rec.nodes, [k for _, _, k in rec.edges])
+    def _place(self, placer, rec: _Record, index: int):
+        if rec.nodes or rec.edges:
+            self.placements += 1
+            placer.extend(rec.nodes, [k for _, _, k in rec.edges])
+        if (index - rec.base) % KEEP == 0:
+            rec.geom = placer.geom                # an undo back to here, or to just after, places little
+        return placer.geom
+
 
     def _full(self, index: int):
         """Graphviz's layout of the union as it was at state `index`."""

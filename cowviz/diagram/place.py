@@ -57,12 +57,13 @@ def _samples(points: tuple) -> tuple:
     Made once per path: every placement after it looks at the same paths again."""
     out = list(points[:1])
     for i in range(0, len(points) - 3, 3):
-        p0, p1, p2, p3 = points[i:i + 4]
-        for t in (0.25, 0.5, 0.75, 1.0):
-            s = 1 - t
-            out.append((s ** 3 * p0[0] + 3 * s * s * t * p1[0] + 3 * s * t * t * p2[0] + t ** 3 * p3[0],
-                        s ** 3 * p0[1] + 3 * s * s * t * p1[1] + 3 * s * t * t * p2[1] + t ** 3 * p3[1]))
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = points[i:i + 4]
+        out += [(a * x0 + b * x1 + c * x2 + d * x3, a * y0 + b * y1 + c * y2 + d * y3) for a, b, c, d in _BERNSTEIN]
     return tuple(out)
+
+
+# The cubic Bezier's weights at t = 1/4, 1/2, 3/4 and 1 (s = 1 - t): s^3, 3 s^2 t, 3 s t^2, t^3.
+_BERNSTEIN = tuple((s ** 3, 3 * s * s * t, 3 * s * t * t, t ** 3) for t, s in ((t, 1 - t) for t in (0.25, 0.5, 0.75, 1.0)))
 
 
 class _Space:
@@ -118,13 +119,17 @@ def _columns(geom: Geometry, union) -> dict:
     """Column -> (x, half of its widest object), from what is placed."""
     out: dict = {}
     for n, d in union.nodes(data=True):
-        if d["kind"] == "pte" or n not in geom.nodes:
-            continue
-        x, _, w, _ = geom.nodes[n]
-        half = w / 2 + (ROW_GAP if d["kind"] == "vma" else 0)
-        if d["col"] not in out or half > out[d["col"]][1]:
-            out[d["col"]] = (x, half)
+        if d["kind"] != "pte" and n in geom.nodes:
+            _widen(out, geom, d, n)
     return out
+
+
+def _widen(cols: dict, geom: Geometry, d: dict, n: str) -> None:
+    """Count node n (union data d) into its column's x and half width."""
+    x, _, w, _ = geom.nodes[n]
+    half = w / 2 + (ROW_GAP if d["kind"] == "vma" else 0)
+    if d["col"] not in cols or half > cols[d["col"]][1]:
+        cols[d["col"]] = (x, half)
 
 
 def extend(geom: Geometry, union, nodes, edges) -> Geometry:
@@ -135,28 +140,34 @@ def extend(geom: Geometry, union, nodes, edges) -> Geometry:
 
 class Placer:
     """extend(), again and again: the states of a history placed one after another into one union.
-    What is taken in the drawing is worked out once and kept up to date, not found again each time."""
+    What is taken in the drawing, the columns and the links are worked out once and kept up to
+    date, not found again each time (each time as a fresh extend() would find them)."""
 
     def __init__(self, geom: Geometry, union, tabs: dict | None = None):
         self.geom, self.union = geom, union
         self.space = _Space(geom, union, tabs if tabs is not None else tables(union))
+        self.cols = _columns(geom, union)
+        self.ends = {k: (u, v) for u, v, k in union.edges(keys=True)}
+        self.links: dict = {}
+        self._link(geom.edges)
+
+    def _link(self, edges) -> None:
+        for k in edges:
+            u, v = self.ends[k]
+            self.links.setdefault(u, []).append(v)
+            self.links.setdefault(v, []).append(u)
 
     def extend(self, nodes, edges) -> Geometry:
-        self.geom = _extend(self.geom, self.union, nodes, edges, self.space)
+        self._link(edges)               # the edges that exist at this point of the history
+        self.geom = _extend(self.geom, self.union, nodes, edges, self.space, self.cols, self.ends, self.links)
+        for n in nodes:                 # what _columns() of the new drawing finds
+            _widen(self.cols, self.geom, self.union.nodes[n], n)
         return self.geom
 
 
-def _extend(geom: Geometry, union, nodes, edges, space: _Space) -> Geometry:
+def _extend(geom: Geometry, union, nodes, edges, space: _Space, cols: dict, ends: dict, links: dict) -> Geometry:
     placed = dict(geom.nodes)
     routed = dict(geom.edges)
-    cols = _columns(geom, union)
-    ends = {k: (u, v) for u, v, k in union.edges(keys=True)}
-    known = set(geom.edges) | set(edges)           # the edges that exist at this point of the history
-    links: dict = {}
-    for k in known:
-        u, v = ends[k]
-        links.setdefault(u, []).append(v)
-        links.setdefault(v, []).append(u)
 
     todo = sorted(nodes, key=sort_key)
     while todo:

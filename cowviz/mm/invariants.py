@@ -23,19 +23,16 @@ class InvariantError(AssertionError):
 
 
 _page_and_flags = attrgetter("page", "flags")
-_COUNTED: dict = {}       # id(holder) -> (holder, its references, their counts): the last count of each
 
 
 def _ref_counts(h) -> Counter:
     """(page, flags) -> how many of the holder's references are alike; counted again only when its
-    references are not the very same ones as last time (a GupRef never changes once taken)."""
+    references are not the very same ones as last time (a GupRef never changes once taken).  The
+    count is kept on the holder (Holder.counted), so it goes when the holder goes."""
     refs = tuple(h.refs)
-    kept = _COUNTED.get(id(h))
-    if kept is None or kept[0] is not h or kept[1] != refs:
-        if len(_COUNTED) >= 1024:
-            _COUNTED.clear()
-        kept = _COUNTED[id(h)] = (h, refs, Counter(map(_page_and_flags, refs)))
-    return kept[2]
+    if h.counted is None or h.counted[0] != refs:
+        h.counted = (refs, Counter(map(_page_and_flags, refs)))
+    return h.counted[1]
 
 
 def check_invariants(k) -> list[str]:

@@ -327,12 +327,13 @@ class Holder:
     pin_user_pages() (FOLL_PIN); a pipe holds the FOLL_GET references that
     vmsplice() took, oldest first.
     """
-    __slots__ = ("name", "kind", "refs")
+    __slots__ = ("name", "kind", "refs", "counted")
 
     def __init__(self, name: str, kind: str):
         self.name = name
         self.kind = kind      # "device" | "pipe"
         self.refs: list[GupRef] = []
+        self.counted = None   # check_invariants' count of alike references, with the references it counted
 
     def __reduce__(self):
         # A copy of the kernel (the sandbox keeps some, cowviz/scenario/runner.py) stores a run of

@@ -32,7 +32,7 @@ from .library import WebError, check_era
 # `objects` bounds the diagram, which keeps a place for every object the session has shown (so
 # that nothing on screen moves): what a layout and every reply cost grows with it.
 DEFAULT_LIMITS = {"tasks": 6, "vmas": 4, "pages": 16, "commands": 200, "count": 2048, "refs": 4096,
-                  "line": MAX_LINE, "objects": 200}
+                  "line": MAX_LINE, "objects": 150}
 CHECKPOINT = 32        # commands between two kept kernels: an undo runs at most this many again
 
 
