@@ -438,15 +438,17 @@ def _col_offset(node, text: str, col: int) -> int:
     return col - 1
 
 
-def parse_console_line(text: str, names: Names, source: str = "console") -> Command | None:
-    """Parse and name-check one console line against `names` (updated on success).  Raises ScenarioError."""
+def parse_console_line(text: str, names: Names, source: str = "console", scratch: bool = False) -> Command | None:
+    """Parse and name-check one console line against `names` (updated on success).  Raises ScenarioError.
+    `scratch`: `names` is the caller's own copy, thrown away on an error (no second copy is made)."""
     try:
         cmd = parse_command(text)
         if cmd is None:
             return None
-        trial = names.clone()
+        trial = names if scratch else names.clone()
         trial.apply(cmd)
     except CommandError as e:
         raise ScenarioError(source, 1, e.col, e.message) from None
-    names.__dict__.update(trial.__dict__)
+    if trial is not names:
+        names.__dict__.update(trial.__dict__)
     return cmd

@@ -123,7 +123,7 @@ class Sandbox:
                            "undo, reset, or download the session and start again")
         trial = self.names.clone()
         try:
-            cmd = parse_console_line(text, trial)
+            cmd = parse_console_line(text, trial, scratch=True)
         except ScenarioError as e:
             raise WebError(str(e)) from None
         if cmd is None:
