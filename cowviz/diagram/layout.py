@@ -66,25 +66,9 @@ def merge_into(union: nx.MultiDiGraph, g: nx.MultiDiGraph, added=None) -> None:
     (.nodes), the new edges (.edges, as (u, v, key)) and, per node that grew, its (chars, lines)
     before (.grown), so that exactly this can be taken out again."""
     for n, d in g.nodes(data=True):
-        chars = max((len(line) for line in d["label"]), default=0)
-        lines = len(d["label"])
-        if n in union:
-            u = union.nodes[n]
-            if chars > u["chars"] or lines > u["lines"]:
-                if added is not None:
-                    added.grown.setdefault(n, (u["chars"], u["lines"]))
-                u["chars"] = max(u["chars"], chars)
-                u["lines"] = max(u["lines"], lines)
-        else:
-            union.add_node(n, kind=d["kind"], col=d["col"], box=d["box"], seq=d["seq"], chars=chars,
-                           lines=lines, cls=d["cls"])
-            if added is not None:
-                added.nodes.append(n)
+        (_grow_node if n in union else _new_node)(union, n, d, added)
     for u, v, k, d in g.edges(keys=True, data=True):
-        if not union.has_edge(u, v, k):
-            union.add_edge(u, v, key=k, kind=d["kind"], label=d["label"], cls=d["cls"])
-            if added is not None:
-                added.edges.append((u, v, k))
+        _new_edge(union, u, v, k, d, added)
 
 
 def merge_parts(union: nx.MultiDiGraph, parts, added=None) -> None:
@@ -107,26 +91,41 @@ def merge_parts(union: nx.MultiDiGraph, parts, added=None) -> None:
                 edges.append((tail, head, key, attrs))
     for n, d in labels.items():
         if n in union:
-            chars = max((len(line) for line in d["label"]), default=0)
-            lines = len(d["label"])
-            u = union.nodes[n]
-            if chars > u["chars"] or lines > u["lines"]:
-                if added is not None:
-                    added.grown.setdefault(n, (u["chars"], u["lines"]))
-                u["chars"] = max(u["chars"], chars)
-                u["lines"] = max(u["lines"], lines)
+            _grow_node(union, n, d, added)
     for n in named:
-        d = labels[n]                     # a node new to the union is in a new part (see above)
-        union.add_node(n, kind=d["kind"], col=d["col"], box=d["box"], seq=d["seq"],
-                       chars=max((len(line) for line in d["label"]), default=0), lines=len(d["label"]),
-                       cls=d["cls"])
-        if added is not None:
-            added.nodes.append(n)
+        _new_node(union, n, labels[n], added)     # a node new to the union is in a new part (see above)
     for u, v, k, d in edges:
-        if not union.has_edge(u, v, k):
-            union.add_edge(u, v, key=k, kind=d["kind"], label=d["label"], cls=d["cls"])
-            if added is not None:
-                added.edges.append((u, v, k))
+        _new_edge(union, u, v, k, d, added)
+
+
+def _label_size(d: dict) -> tuple[int, int]:
+    return max((len(line) for line in d["label"]), default=0), len(d["label"])
+
+
+def _grow_node(union, n, d: dict, added) -> None:
+    """A node the union has: keep its largest label."""
+    chars, lines = _label_size(d)
+    u = union.nodes[n]
+    if chars > u["chars"] or lines > u["lines"]:
+        if added is not None:
+            added.grown.setdefault(n, (u["chars"], u["lines"]))
+        u["chars"] = max(u["chars"], chars)
+        u["lines"] = max(u["lines"], lines)
+
+
+def _new_node(union, n, d: dict, added) -> None:
+    chars, lines = _label_size(d)
+    union.add_node(n, kind=d["kind"], col=d["col"], box=d["box"], seq=d["seq"], chars=chars, lines=lines,
+                   cls=d["cls"])
+    if added is not None:
+        added.nodes.append(n)
+
+
+def _new_edge(union, u, v, k, d: dict, added) -> None:
+    if not union.has_edge(u, v, k):
+        union.add_edge(u, v, key=k, kind=d["kind"], label=d["label"], cls=d["cls"])
+        if added is not None:
+            added.edges.append((u, v, k))
 
 
 def assign_sizes(union: nx.MultiDiGraph) -> dict:
