@@ -14,6 +14,7 @@ from typing import NamedTuple
 import networkx as nx
 
 from .. import ids
+from ..mm.snapshot import MmSnap
 from . import lod
 from .style import BADGES, COPY_SOURCE, COPY_TAGS, MIN_CHARS, TAG_PRIORITY
 
@@ -75,6 +76,10 @@ def _mm_height(mm, plan) -> float:
 def _holder_height(h) -> float:
     """About how tall a holder is drawn (points)."""
     return 40 + 20 * min(len(h.refs), HOLDER_LINES + 1)
+
+
+if MmSnap._fields[-1] != "vmas":
+    raise ImportError("cowviz.diagram.graph expects MmSnap(..., vmas) with the VMAs last")
 
 
 class Part(NamedTuple):
@@ -157,7 +162,7 @@ def graph_parts(snapshot, expanded=(), sides: SideMap | None = None, hide: froze
                **{h.id: _holder_height(h) for h in snapshot.holders}})
     for mm in snapshot.mms:
         side = sides.of_mm(mm.id)
-        part(mm.id, (side, hide, mm._replace(vmas=())), _add_mm, mm, side, hide)
+        part(mm.id, (side, hide, mm[:-1]), _add_mm, mm, side, hide)      # all but its VMAs
         box = (ids.box(mm.id),)
         for vma in mm.vmas:
             rows = plan.rows[vma.id]
@@ -172,7 +177,7 @@ def graph_parts(snapshot, expanded=(), sides: SideMap | None = None, hide: froze
         last = plan.page_runs.get(p.pfn, p.pfn)
         n = last - p.pfn + 1
         run = all_pages[i:i + n]
-        node_id = ids.page(p.pfn, last)
+        node_id = p.id if n == 1 else ids.page(p.pfn, last)
         part(node_id, (hide, exclusive, run), _add_page, node_id, run, facts, hide)
         i += n
 

@@ -8,7 +8,6 @@ runs of alike PTEs, and the pages those runs map become page runs, so a
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from functools import lru_cache
 from itertools import compress, repeat
 from operator import add, attrgetter, ne
 from typing import NamedTuple
@@ -111,11 +110,19 @@ def _normal(r: Row) -> bool:
     return r.pte is not None and not r.pte.special
 
 
-@lru_cache(maxsize=4096)
+_SINGLES: dict = {}      # id(page table tuple) -> (the tuple, its rows): a snapshot keeps an unchanged VMA's tuple
+
+
 def _singles(ptes: tuple) -> tuple:
     """One row per PTE (a small VMA); the same page table gives the same rows, made once."""
-    return tuple(Row(i, i, pte, pte.pfn if pte is not None else None, pte.pfn if pte is not None else None)
-                 for i, pte in enumerate(ptes))
+    kept = _SINGLES.get(id(ptes))
+    if kept is None or kept[0] is not ptes:
+        if len(_SINGLES) >= 4096:
+            _SINGLES.clear()
+        kept = _SINGLES[id(ptes)] = (ptes, tuple(Row(i, i, pte, pte.pfn if pte is not None else None,
+                                                      pte.pfn if pte is not None else None)
+                                                  for i, pte in enumerate(ptes)))
+    return kept[1]
 
 
 def _runs(ptes, breaks: set, singles: set) -> list[Row]:

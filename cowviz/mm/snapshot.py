@@ -191,58 +191,74 @@ def _index(items: tuple, field: str) -> dict:
 def take_snapshot(k, reuse: dict | None = None) -> Snapshot:
     """The state of kernel `k` now, as an immutable value.
 
-    `reuse`, a dict the caller keeps from one snapshot of `k` to the next, lets a holder whose
-    references are the very same ones as last time keep its HolderSnap (a device holding x2048
-    references is not copied again for every step); the snapshot is the same value either way."""
+    `reuse`, a dict the caller keeps from one snapshot of `k` to the next, lets a VMA, a page or a
+    holder that did not change since keep its snapshot object (a device holding x2048 references
+    is not copied again for every step, and the diagram tells an unchanged object by identity);
+    the snapshot is the same value either way."""
     facts = k.era.facts
+    old = reuse if reuse is not None else {}
+    kept: dict = {}
+
+    def same(key, obj, source):
+        """The snapshot kept for `obj` (the kernel object) if it was made from equal `source`."""
+        was = old.get(key)
+        return was[2] if was is not None and was[0] is obj and was[1] == source else None
+
     tasks = tuple(TaskSnap(t.name, mm_id(t.mm)) for t in k.tasks.values())
     mms = []
     zero_used = False
     for mm in k.live_mms():
         vmas = []
         for v in mm.mmap.values():
-            if not zero_used and any(p is not None and p.special for p in v.ptes):
+            ptes = tuple(v.ptes)
+            if not zero_used and any(p is not None and p.special for p in ptes):
                 zero_used = True
-            vmas.append(VmaSnap(
+            chain = tuple(avc.anon_vma for avc in v.anon_vma_chain)
+            source = (mm.owner, v.name, v.vm_start, v.vm_end, v.vm_pgoff, v.vm_flags, v.anon_vma, chain,
+                      v.vm_file, ptes)
+            snap = same(("vma", id(v)), v, source) or VmaSnap(
                 vma_id(v), mm_id(mm), v.name, v.vm_start, v.vm_end, v.vm_pgoff,
                 tuple(name for flag, name in VM_FLAG_NAMES if v.vm_flags & flag),
                 "rw" if v.vm_flags & VM_WRITE else "ro", bool(v.vm_flags & VM_SHARED),
                 anon_vma_id(v.anon_vma) if v.anon_vma is not None else None,
-                tuple(anon_vma_id(avc.anon_vma) for avc in v.anon_vma_chain),
-                v.vm_file.id if v.vm_file is not None else None,
-                tuple(v.ptes)))
+                tuple(anon_vma_id(av) for av in chain),
+                v.vm_file.id if v.vm_file is not None else None, ptes)
+            kept[("vma", id(v))] = (v, source, snap)
+            vmas.append(snap)
         mms.append(MmSnap(mm_id(mm), mm.owner,
                           tuple(task_id(t.name) for t in k.tasks.values() if t.mm is mm),
                           mm.map_count, mm.has_pinned if facts.has_pinned_flag else None,
                           facts.has_pinned_flag, memcg_id(mm.memcg), tuple(vmas)))
     pages = []
     holders = []
-    kept = {}
     for h in k.holders.values():
         held = tuple(h.refs)
-        old = reuse.get(h.name) if reuse is not None else None
         # A GupRef never changes once taken, so the same references make the same snapshot.
-        if old is None or old[0] != held or old[1].kind != h.kind:
-            old = (held, HolderSnap(holder_id(h), h.name, h.kind, _ref_snaps(held)),
+        was = old.get(("holder", h.name))
+        if was is None or was[0] is not h or was[1] != (h.kind, held):
+            was = (h, (h.kind, held), HolderSnap(holder_id(h), h.name, h.kind, _ref_snaps(held)),
                    any(r.page.kind == "zero" for r in held))
-        kept[h.name] = old
-        holders.append(old[1])
-        zero_used = zero_used or old[2]
-    if reuse is not None:
-        reuse.clear()
-        reuse.update(kept)
+        kept[("holder", h.name)] = was
+        holders.append(was[2])
+        zero_used = zero_used or was[3]
     if zero_used:
         pages.append(PageSnap(page_id(0), 0, "zero", "0", None, None, None, False, None, None, 0, None))
     exclusive_known = facts.pg_anon_exclusive
     for pfn in sorted(k.pages):
         p = k.pages[pfn]
         anon = PageAnon(p)
-        pages.append(PageSnap(
+        exclusive = p.anon_exclusive if exclusive_known and anon else None
+        source = (p.kind, p.data, p._refcount, p._mapcount, exclusive, p.mapping if anon else None, p.index, p.memcg)
+        snap = same(("page", pfn), p, source) or PageSnap(
             page_id(pfn), pfn, p.kind, p.data, p._refcount, p._mapcount + 1,
-            p._refcount // GUP_PIN_COUNTING_BIAS, p._refcount >= GUP_PIN_COUNTING_BIAS,
-            p.anon_exclusive if exclusive_known and anon else None,
+            p._refcount // GUP_PIN_COUNTING_BIAS, p._refcount >= GUP_PIN_COUNTING_BIAS, exclusive,
             anon_vma_id(p.mapping) if anon else None, p.index,
-            memcg_id(p.memcg) if p.memcg is not None else None))
+            memcg_id(p.memcg) if p.memcg is not None else None)
+        kept[("page", pfn)] = (p, source, snap)
+        pages.append(snap)
+    if reuse is not None:
+        reuse.clear()
+        reuse.update(kept)
     anon_vmas = tuple(
         AnonVmaSnap(anon_vma_id(av), anon_vma_id(av.root), anon_vma_id(av.parent), av.refcount,
                     av.num_children, av.num_active_vmas, av.degree,

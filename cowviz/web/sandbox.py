@@ -2,12 +2,14 @@
 
 State is the era plus the command list; any state is a deterministic replay of that list, which
 is how undo, an era switch and a reconnect work.  A new command runs on the session's live
-kernel (LiveRun): nothing is replayed for it.  Undo and an era switch replay the list once; a
-restore runs its lines once, in order.  Each line is checked against the names the earlier lines
-created (Names) and against the sandbox's size limits before it runs; a line that fails either
-check changes nothing and is answered with `console:1:COL: message`.
+kernel (LiveRun): nothing is replayed for it.  An era switch replays the list once; an undo runs
+the commands since the last kept kernel (every CHECKPOINT commands); a restore runs its lines
+once, in order.  Each line is checked against the names the earlier lines created (Names) and
+against the sandbox's size limits before it runs; a line that fails either check changes nothing
+and is answered with `console:1:COL: message`.  The diagram's size (`objects`) is known only once
+a command has run: past it, the command is taken back (DiagramFull).
 
-Memory is bounded by the history: only the last two states keep their snapshot and events (the
+Memory is bounded by the history: only the last three states keep their snapshot and events (the
 pane shows the last one), older steps keep their result; the diagram is the union layout of the
 states of the current history (SandboxFrames), so an undone command leaves nothing behind.
 """
@@ -20,7 +22,7 @@ import yaml
 
 from ..eras import resolve
 from ..limits import MAX_LINE
-from ..mm import InvariantError
+from ..mm import InvariantError, check_invariants
 from ..scenario import Names, ScenarioError, parse_console_line
 from ..scenario.command import COUNT, GRAMMAR, OPS, USAGE, tokenize
 from ..scenario.runner import LiveRun, Run
@@ -58,12 +60,13 @@ class Sandbox:
         self.era = sandbox_era(era)
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
         self.view = view                  # SandboxFrames (push/pop/reset) or None
+        self._each = True                 # the invariants are checked after every step (see _checked_at_end)
         self.commands: list = []
         self.names = Names()
         self._start(self.era)
 
     def _start(self, era: str) -> None:
-        self.live = LiveRun(era, max_cells=None, checkpoints=CHECKPOINT)
+        self.live = LiveRun(era, check=self._each, max_cells=None, checkpoints=CHECKPOINT)
         self._run = None
         if self.view is not None:
             self.view.reset(era)
@@ -106,6 +109,21 @@ class Sandbox:
             if cancelled is not None and cancelled():
                 raise Cancelled()
             self._add(cmd, commands[:i])
+
+    def _checked_at_end(self, run) -> None:
+        """Do `run` (commands run again from the start: an era switch, a restore), checking the
+        invariants of the state it ends in rather than after every step; only when they are broken
+        is it done again checking every step, so that the step that broke them is refused, as it
+        is when typed.  (Every step of every scenario and of the fuzzed sequences is checked by the
+        test suite.)"""
+        self._each = False
+        try:
+            run()
+        finally:
+            self._each = True
+        self.live.check = True
+        if check_invariants(self.live.kernel):
+            run()
 
     # -- changing the list ------------------------------------------------------------------
 
@@ -186,7 +204,7 @@ class Sandbox:
         era = sandbox_era(era)
         kept = self.live, self.view.keep() if self.view is not None else None
         try:
-            self._replay(self.commands, era, cancelled)
+            self._checked_at_end(lambda: self._replay(self.commands, era, cancelled))
         except (WebError, Cancelled) as e:
             self.live, self._run = kept[0], None
             if self.view is not None:
@@ -202,18 +220,29 @@ class Sandbox:
         if not isinstance(texts, list):
             raise WebError("commands must be a list of lines")
         errors = []
-        for n, text in enumerate(texts[: self.limits["commands"]], 1):
-            if cancelled is not None and cancelled():
-                raise Cancelled()
-            try:
-                self.apply(text)
-            except WebError as e:
-                errors.append(f"saved line {n} dropped: {e}")
-                if isinstance(e, DiagramFull):
-                    # Every later line would be run and taken back in turn: the restore stops here.
-                    if n < len(texts):
-                        errors.append(f"saved lines {n + 1}-{len(texts)} dropped: the diagram is full")
-                    break
+        before = list(self.commands)
+
+        def run():
+            errors.clear()
+            self.commands, self.names = [], Names()
+            self._replay(before, self.era)
+            for c in before:
+                self.names.apply(c)
+            self.commands = before[:]
+            for n, text in enumerate(texts[: self.limits["commands"]], 1):
+                if cancelled is not None and cancelled():
+                    raise Cancelled()
+                try:
+                    self.apply(text)
+                except WebError as e:
+                    errors.append(f"saved line {n} dropped: {e}")
+                    if isinstance(e, DiagramFull):
+                        # Every later line would be run and taken back in turn: the restore stops here.
+                        last = min(len(texts), self.limits["commands"])
+                        if n < last:
+                            errors.append(f"saved lines {n + 1}-{last} dropped: the diagram is full")
+                        break
+        self._checked_at_end(run)
         if len(texts) > self.limits["commands"]:
             errors.append(f"saved lines {self.limits['commands'] + 1}-{len(texts)} dropped: "
                           f"sandbox limit: at most {self.limits['commands']} commands")

@@ -369,3 +369,33 @@ def test_the_web_finds_its_scenarios():
     assert os.path.isdir(SCENARIOS)
     with pytest.raises(WebError):
         Library(SCENARIOS).scenario("../etc/passwd")
+
+
+def test_a_replay_checks_the_invariants_of_its_end_and_names_the_step_that_broke_them(monkeypatch):
+    """An era switch or a restore checks the state it ends in; only when that is broken does it run
+    again checking every step, and then refuses like a typed line: naming the step."""
+    from cowviz.mm import check_invariants
+    from cowviz.web import sandbox as sandbox_module
+    calls = []
+
+    def fake(k):                     # a model that is wrong in 5.9 once a holder called "bad" exists
+        calls.append(k.era.id)
+        return ["a fake broken invariant"] if k.era.id == "5.9" and "bad" in k.holders else check_invariants(k)
+    monkeypatch.setattr(runner, "check_invariants", fake)
+    monkeypatch.setattr(sandbox_module, "check_invariants", fake)
+    lines = ["mmap P buf 4", "write P buf[0] A", "gup P buf[0] as bad", "read P buf[0]", "fork P C"]
+    box = Sandbox("5.8")
+    for line in lines:
+        box.apply(line)
+    calls.clear()
+    box.set_era("6.x")                       # fine: one check, of the end
+    assert box.era == "6.x" and calls == ["6.x"]
+    calls.clear()
+    with pytest.raises(WebError, match=r"broke an invariant.*step 3 \(gup P buf\[0\] as bad\).*stays under 6\.x"):
+        box.set_era("5.9")
+    assert box.era == "6.x" and box.history == lines and box.run.steps[-1].snapshot.era == "6.x"
+    assert calls.count("5.9") == 1 + 3      # the end, then steps 1-3 again until the broken one
+    fresh = Sandbox("5.9")
+    errors = fresh.restore(lines)
+    assert errors[0].startswith("saved line 3 dropped: console:1:1: the model broke an invariant")
+    assert fresh.history == [lines[0], lines[1], lines[3], lines[4]]
