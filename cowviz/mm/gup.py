@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .events import Decision, Verdict, facts, holder_id, mm_id, page_id, pte_id
 from .memory import handle_mm_fault, pte_page
 from .page_alloc import put_page
@@ -17,6 +19,7 @@ from .types import (EFAULT, ENOMEM, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, FOLL_C
                     Vma, page_count)
 
 
+@lru_cache(maxsize=64)           # a handful of flag sets, asked for on every call of gup ... x2048
 def foll_names(flags: int) -> str:
     """FOLL_PIN|FOLL_WRITE|... as text."""
     names = [n for f, n in ((FOLL_GET, "FOLL_GET"), (FOLL_PIN, "FOLL_PIN"), (FOLL_WRITE, "FOLL_WRITE"),
