@@ -256,21 +256,31 @@ def take_snapshot(k, reuse: dict | None = None) -> Snapshot:
             memcg_id(p.memcg) if p.memcg is not None else None)
         kept[("page", pfn)] = (p, source, snap)
         pages.append(snap)
-    if reuse is not None:
-        reuse.clear()
-        reuse.update(kept)
-    anon_vmas = tuple(
-        AnonVmaSnap(anon_vma_id(av), anon_vma_id(av.root), anon_vma_id(av.parent), av.refcount,
-                    av.num_children, av.num_active_vmas, av.degree,
-                    tuple(vma_id(avc.vma) for avc in av.rb_root))
-        for av in sorted(k.anon_vmas.values(), key=lambda a: a.id))
+    anon_vmas = []
+    for av in sorted(k.anon_vmas.values(), key=_av_id):
+        vmas = tuple(avc.vma for avc in av.rb_root)
+        source = (av.root, av.parent, av.refcount, av.num_children, av.num_active_vmas, av.degree, vmas,
+                  tuple((v.vm_mm.owner, v.name) for v in vmas))
+        snap = same(("anon_vma", av.id), av, source) or AnonVmaSnap(
+            anon_vma_id(av), anon_vma_id(av.root), anon_vma_id(av.parent), av.refcount,
+            av.num_children, av.num_active_vmas, av.degree, tuple(vma_id(v) for v in vmas))
+        kept[("anon_vma", av.id)] = (av, source, snap)
+        anon_vmas.append(snap)
+    anon_vmas = tuple(anon_vmas)
     memcgs = tuple(
         MemcgSnap(memcg_id(m), m.name, m.usage, m.limit,
                   tuple(task_id(t.name) for t in k.tasks.values() if t.memcg is m))
         for m in k.memcgs.values()
         if m.usage or m.limit is not None or any(t.memcg is m for t in k.tasks.values()))
+    if reuse is not None:
+        reuse.clear()
+        reuse.update(kept)
     return Snapshot(facts.id, tasks, tuple(mms), tuple(pages), anon_vmas, tuple(holders), memcgs,
                     k.fail_alloc, facts)
+
+
+def _av_id(av) -> int:
+    return av.id
 
 
 def _ref_snaps(refs: tuple) -> tuple:
