@@ -328,7 +328,7 @@ def _fork_chain(root, budget, n):
 def cls_sessions_memory(server, budget):
     """8 connections, each holding a 200-command sandbox: the server's RSS growth per session."""
     before = server.rss()[0]
-    clients, worst = [], 0.0
+    clients, worst, times = [], 0.0, []
     t0 = time.monotonic()
     for i in range(8):
         if time.monotonic() - t0 > budget:
@@ -337,11 +337,12 @@ def cls_sessions_memory(server, budget):
         lines = session_lines()
         dt, reply = timed(c, "sandbox", {"era": ["5.7", "5.8", "5.9-rc", "5.9", "6.x"][i % 5], "commands": lines}, budget)
         worst = max(worst, dt)
+        times.append(round(dt, 3))
         clients.append(c)
     grown = server.rss()[0] - before
     for c in clients:
         c.disconnect()
-    return {"sessions": len(clients), "worst_restore_s": round(worst, 3),
+    return {"sessions": len(clients), "worst_restore_s": round(worst, 3), "restores_s": times,
             "rss_per_session_mb": round(grown / max(1, len(clients)), 1)}
 
 
