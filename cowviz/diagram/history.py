@@ -22,7 +22,11 @@ the states after it, in order, which makes it a function of the history only:
   * an undo takes its state back out of the union (each push records what it added, and a pop
     removes exactly that), so `command` + `undo` repeated does not grow anything;
   * memory is bounded by the history: one small record per state, the geometry of each full
-    state and of the last one, the union and the last two states' graphs; no frames are kept.
+    state, of every KEEP-th placed one and of the last one, the union and the last two states'
+    graphs (kept as their parts until drawn); no frames are kept;
+  * a push costs what its command changed: the state's graph comes in parts, one per object
+    (graph.graph_parts), and only the parts whose object changed since the state before are
+    made and merged into the union (layout.merge_parts).
 
     h = HistoryLayouter("6.x", legend=False)
     h.push(snapshot, events)                 # many states, e.g. a restore: no layout yet
@@ -230,7 +234,6 @@ class HistoryLayouter:
         if (index - rec.base) % KEEP == 0:
             rec.geom = placer.geom                # an undo back to here, or to just after, places little
         return placer.geom
-
 
     def _full(self, index: int):
         """Graphviz's layout of the union as it was at state `index`."""
