@@ -88,7 +88,7 @@ def _widest(union) -> dict:
 class _Record:
     """One state of the history: what its push added to the union (to take it out again), and how
     it is laid out."""
-    __slots__ = ("nodes", "edges", "grown", "sides", "caption", "full", "base", "placed", "widths", "widest",
+    __slots__ = ("nodes", "edges", "grown", "sides", "caption", "full", "base", "placed", "widest",
                  "size", "geom")
 
     def __init__(self, sides, caption=""):
@@ -100,8 +100,7 @@ class _Record:
         self.full = True               # laid out by Graphviz (else placed into the full layout `base`)
         self.base = 0                  # the index of the full state this one's drawing extends
         self.placed = 0                # objects placed since that full state, this push's included
-        self.widths: dict = {}         # at the full state: each width group's characters ...
-        self.widest: dict = {}         # ... each column's widest object (points) ...
+        self.widest: dict = {}         # at the full state: each column's widest object (points) ...
         self.size = 0                  # ... and the union's number of nodes
         self.geom = None               # the geometry (kept for full states and every KEEP-th placed one)
 
@@ -139,25 +138,22 @@ class HistoryLayouter:
         """One more state at the end of the history."""
         with self._lock:
             rec = _Record(_copy_sides(self.sides), caption)
+            before = self._widths if self._widths is not None else assign_sizes(self.union)
             parts = graph_parts(snapshot, self.expanded, self.sides, cache=self._parts)
             merge_parts(self.union, self._parts.new, rec)
-            if self._widths is None:
-                widths = assign_sizes(self.union)
-            else:
-                widths = grow_sizes(self.union, self._widths, rec.nodes + list(rec.grown))
-            self._widths = widths
+            widths = self._widths = grow_sizes(self.union, before, rec.nodes + list(rec.grown))
             prev = self.records[-1] if self.records else None
-            rec.full = self._needs_full(rec, prev, widths)
+            rec.full = self._needs_full(rec, prev, before, widths)
             if rec.full:
-                rec.base, rec.widths, rec.widest, rec.size = len(self.records), widths, _widest(self.union), len(self.union)
+                rec.base, rec.widest, rec.size = len(self.records), _widest(self.union), len(self.union)
             else:
-                rec.base, rec.widths, rec.widest, rec.size = prev.base, prev.widths, prev.widest, prev.size
+                rec.base, rec.widest, rec.size = prev.base, prev.widest, prev.size
                 rec.placed = prev.placed + len(rec.nodes)
             self.records.append(rec)
             self._prev, self._graph = self._graph, (snapshot, parts, events)
             self._snap, self._caption = snapshot, caption
 
-    def _needs_full(self, rec: _Record, prev: _Record | None, widths: dict) -> bool:
+    def _needs_full(self, rec: _Record, prev: _Record | None, before: dict, widths: dict) -> bool:
         """Whether this state is laid out by Graphviz (see the module's docstring); from the union only."""
         if prev is None:
             return True
@@ -173,8 +169,10 @@ class HistoryLayouter:
             return True
         if any(union.nodes[n]["lines"] != lines for n, (_, lines) in rec.grown.items()):
             return True                           # a node got taller
-        if any(widths.get(group) != w for group, w in prev.widths.items()):
-            return True                           # a width group grew: its nodes are wider
+        if any(widths.get(group) != w for group, w in before.items()):
+            # A width group grew: its nodes are wider, those placed since the last full state too
+            # (a group may be younger than that state: compared with the state before, not with it).
+            return True
         return prev.placed + len(rec.nodes) > max(MIN_PLACED, PLACED_SHARE * prev.size)
 
     def pop(self, last=None, before_last=None) -> None:

@@ -66,6 +66,38 @@ def test_console_lines_give_an_error_or_a_valid_run(era, lines, prefix):
         assert len(box.run.steps) == len(box.commands)
 
 
+# Lines that make new objects, so that random sessions reach the diagram's `objects` limit.
+GROW = ["write P buf[1] X", "write C buf[2] Y", "fork P D", "gup P buf[3] as dev x4", "vmsplice C buf[0] pipe",
+        "pin P buf[2] as nic write longterm", "exit D", "mmap C more 8", "write C more[5] Z"]
+sandbox_op = st.one_of(line, st.sampled_from(GROW), st.just("<undo>"),
+                       st.sampled_from(ERA_IDS).map(lambda e: f"<era {e}>"))
+
+
+@given(era=st.sampled_from(ERA_IDS), ops=st.lists(sandbox_op, max_size=16), prefix=st.integers(0, len(SETUP)))
+def test_a_sandbox_with_its_diagram_draws_what_a_restore_of_its_history_draws(era, ops, prefix):
+    """Typed lines, undos, era switches and lines taken back at the diagram's limit: the session
+    always ends drawn, and run, exactly as a restore of its history under its era."""
+    from cowviz.web.frames import SandboxFrames
+    limits = {"objects": 24}             # small, so that random sessions reach it
+    box = Sandbox(era, limits, view=SandboxFrames(era))
+    for op in SETUP[:prefix] + ops:
+        try:
+            if op == "<undo>":
+                box.undo()
+            elif op.startswith("<era "):
+                box.set_era(op[5:-1])
+            else:
+                box.apply(op)
+        except WebError as e:
+            assert "invariant" not in str(e), str(e)
+        box.view.frame_json()                 # drawn after each, as the server replies
+        assert box.view.objects() <= limits["objects"]
+    again = Sandbox(box.era, limits, view=SandboxFrames(box.era))
+    assert again.restore(list(box.history)) == []
+    assert [s.result for s in again.run.steps] == [s.result for s in box.run.steps]
+    assert again.view.frame_json() == box.view.frame_json()
+
+
 @given(text=st.text(max_size=80))
 def test_any_text_parses_or_is_a_command_error(text):
     from cowviz.scenario.command import CommandError

@@ -189,3 +189,14 @@ def test_an_era_switch_past_the_objects_limit_is_refused_and_changes_nothing():
     assert box.era == "5.8" and state(box, box.view) == before
     box.apply("read C buf[0]")                # and it goes on from there, under 5.8
     assert box.run.steps[-1].output == "V0" and box.run.steps[-1].snapshot.era == "5.8"
+
+
+def test_a_width_group_younger_than_the_last_full_layout_that_grows_lays_out_again():
+    """Found by the fuzz test: holder B is placed (the first holder: its width group is new since
+    the last full layout), then holder A's longer line widens the group.  Typed, B kept its old
+    width while a restore drew it wider; now the widening is a full layout either way."""
+    lines = ["mmap P buf 4", "write P buf[0] A", "gup P buf[0] as B", "pin P buf[0] as A write longterm"]
+    typed, tview = sandbox(lines, era="5.7", typed=True)
+    restored, rview = sandbox(lines, era="5.7")
+    assert tview.frame_json() == rview.frame_json()
+    assert tview.layouter.records[-1].full
