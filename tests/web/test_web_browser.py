@@ -17,6 +17,19 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)")
 
 
+def watch(pg, base_url=None, errors=None, offsite=None, console=None):
+    """Collect what a page must not do: script errors (and console errors for which `console(text)`
+    is true) into `errors`, and, given `base_url`, requests to other hosts into `offsite`."""
+    errors = [] if errors is None else errors
+    offsite = [] if offsite is None else offsite
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    if console is not None:
+        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" and console(m.text) else None)
+    if base_url is not None:
+        pg.on("request", lambda r: None if r.url.startswith((base_url, "data:", "blob:")) else offsite.append(r.url))
+    return errors, offsite
+
+
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as p:
@@ -32,12 +45,8 @@ def page(browser, live_server):
     context.set_default_timeout(15000)
     expect.set_options(timeout=15000)
     pg = context.new_page()
-    errors, offsite = [], []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
     # The Content-Security-Policy is on: anything it refuses shows up as a console error.
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Content Security Policy" in m.text
-          else None)
-    pg.on("request", lambda r: None if r.url.startswith((live_server, "data:", "blob:")) else offsite.append(r.url))
+    errors, offsite = watch(pg, live_server, console=lambda text: "Content Security Policy" in text)
     yield pg
     context.close()
     assert not errors, f"script errors in the page: {errors}"

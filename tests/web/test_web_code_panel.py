@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from .conftest import ROOT, start_server, stop_server
-from .test_web_browser import CHROMIUM, at_step, browser, expect  # noqa: F401  (one Chromium launcher for the browser tests)
+from .test_web_browser import CHROMIUM, at_step, browser, expect, watch  # noqa: F401  (one Chromium launcher for the browser tests)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium")
 
@@ -33,10 +33,7 @@ def page(browser, shipped):
     context.set_default_timeout(30000)
     expect.set_options(timeout=30000)
     pg = context.new_page()
-    errors, offsite = [], []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    pg.on("request", lambda r: None if r.url.startswith((shipped, "data:", "blob:")) else offsite.append(r.url))
+    errors, offsite = watch(pg, shipped, console=lambda text: True)
     yield pg
     context.close()
     assert not errors, errors

@@ -12,7 +12,7 @@ import pytest
 
 from tests.web.conftest import ROOT, start_server, stop_server
 
-from .test_web_browser import CHROMIUM, browser, expect, sync_api  # noqa: F401  (one Chromium launcher for the browser tests)
+from .test_web_browser import CHROMIUM, browser, expect, sync_api, watch  # noqa: F401  (one Chromium launcher for the browser tests)
 
 AXE = os.path.join(ROOT, "node_modules", "axe-core", "axe.min.js")
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)")
@@ -42,8 +42,7 @@ def open_page(browser, live_server):
         ctx.set_default_timeout(15000)
         expect.set_options(timeout=15000)
         pg = ctx.new_page()
-        errors = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
+        errors, _ = watch(pg)
         made.append((ctx, errors))
         return pg
 

@@ -12,7 +12,7 @@ import pytest
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-from .test_web_browser import CHROMIUM, FLAGS, browser  # noqa: F401  (one Chromium launcher for the browser tests)
+from .test_web_browser import CHROMIUM, FLAGS, browser, watch  # noqa: F401  (one Chromium launcher for the browser tests)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)")
 
@@ -25,8 +25,7 @@ def open_page(browser, live_server):
         context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, base_url=live_server, **kw)
         context.set_default_timeout(15000)
         pg = context.new_page()
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.on("request", lambda r: None if r.url.startswith((live_server, "data:", "blob:")) else offsite.append(r.url))
+        watch(pg, live_server, errors, offsite)
         pg.on("dialog", lambda d: d.accept())
         made.append(context)
         return pg
@@ -37,6 +36,11 @@ def open_page(browser, live_server):
         c.close()
     assert not errors, f"script errors in the pages: {errors}"
     assert not offsite, f"the pages fetched from other hosts: {offsite}"
+
+
+def socket_events(frames) -> list:
+    """The names of the Socket.IO events in the WebSocket frames a page sent to /cowviz."""
+    return [m.group(1) for p in frames for m in [re.search(r'^4\d/cowviz,\d*\["(\w+)"', str(p))] if m]
 
 
 def step_is(pg, n):
@@ -134,7 +138,7 @@ def test_one_presenter_two_followers_steps_break_away_poll_reveal_reconnect_and_
         expect(f.locator("#room-resync")).to_be_hidden()
     # Steps, a break-away and a re-sync, a reveal, a reload: not one step, era or open request.
     for name in sent:
-        events = [m.group(1) for p in sent[name] for m in [re.search(r'^4\d/cowviz,\d*\["(\w+)"', str(p))] if m]
+        events = socket_events(sent[name])
         assert "room_join" in events and not set(events) & {"step", "open", "era"}, (name, events)
     assert packs and all(re.search(r"/pack/5\.9/01-rdma\.json\?v=[0-9a-f]{16}$", u) for u in packs), packs
 
@@ -147,7 +151,7 @@ def test_a_sandbox_room_followers_see_the_presenters_commands_try_their_own_and_
     follower = open_page((390, 844), is_mobile=True, has_touch=True)
     sent = []
     follower.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(str(payload))))
-    events = lambda: [m.group(1) for p in sent for m in [re.search(r'^4\d/cowviz,\d*\["(\w+)"', p)] if m]  # noqa: E731
+    events = lambda: socket_events(sent)  # noqa: E731
     follower.goto(f"/join/{code}")
     expect(follower.locator("body")).to_have_attribute("data-room", "following")
     box = presenter.locator("#console-input")

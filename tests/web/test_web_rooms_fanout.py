@@ -14,6 +14,16 @@ from tests.web.conftest import NAMESPACE
 from tests.web.test_web_rooms import NAME, Room, make_app
 
 
+def polled(get, seconds: float = 12) -> list:
+    """What get() returns once it returns something, asked every 0.1 s for at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    got: list = []
+    while not got and time.monotonic() < deadline:
+        time.sleep(0.1)
+        got = get()
+    return got
+
+
 @pytest.fixture
 def app():
     return make_app()
@@ -130,11 +140,7 @@ def test_followers_are_told_when_their_room_expires():
     time.sleep(0.6)
     assert not f.received("room_closed")                      # the presenter is here: the room lives
     p.close()
-    deadline = time.monotonic() + 12
-    closed = []
-    while not closed and time.monotonic() < deadline:
-        time.sleep(0.1)
-        closed = f.received("room_closed")
+    closed = polled(lambda: f.received("room_closed"))
     assert closed == [{"code": room.code, "reason": "expired",
                        "message": f"Room {room.code} has expired (its presenter was away too long). You can go on "
                                   "exploring; ask the presenter for a new code to follow again."}]
@@ -152,11 +158,7 @@ def test_followers_of_an_ended_room_are_told_at_once_and_not_told_it_expired():
     f.received()
     assert p.call("room_end", {})["ok"]
     assert f.received("room")[-1]["ended"] is True            # the end is pushed at once
-    deadline = time.monotonic() + 12
-    closed = []
-    while not closed and time.monotonic() < deadline:
-        time.sleep(0.1)
-        closed = f.raw.get_received(NAMESPACE)
+    closed = polled(lambda: f.raw.get_received(NAMESPACE))
     assert [m["args"][0]["reason"] for m in closed if m["name"] == "room_closed"] == ["ended"]
     room.close()
 

@@ -15,7 +15,7 @@ from cowviz.web.vocab import boot, stylesheet
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-from .test_web_browser import CHROMIUM, FLAGS, browser  # noqa: E402,F401  (one Chromium launcher)
+from .test_web_browser import CHROMIUM, FLAGS, browser, watch  # noqa: E402,F401  (one Chromium launcher)
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -100,8 +100,7 @@ def test_export_player_key_and_timeline_draw_every_tag_alike(browser, live_serve
     ctx = browser.new_context(viewport={"width": 1600, "height": 900}, base_url=live_server, reduced_motion="reduce")
     ctx.set_default_timeout(15000)
     pg = ctx.new_page()
-    errors = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
+    errors, _ = watch(pg)
     try:
         for era, step, want in STEPS:
             pg.goto(f"/play/01-rdma?era={era}&step={step}")
