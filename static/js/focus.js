@@ -23,7 +23,7 @@ const CHAR = TEXT.advance;     // the browser's own width: the focus view packs 
 const PAD_X = 22;
 const PAD_Y = 8;
 const GAP_Y = 6;               // between items in a column
-const GAP_BADGE = 14;          // above an item with a badge (it sticks out of the top)
+const GAP_BADGE = 14;          // above an item with a badge: it sits on the top edge, clear of the text (renderer.js)
 const GAP_X = 50;              // between columns: room for the edges
 const MARGIN = 8;
 
@@ -498,7 +498,7 @@ export class FocusLayout {
       const lines = linesFor(n, this.before[p].get(n.id));
       WIDE = false;
       nodes.push({ id: n.id, kind: n.kind, x: g.x, y: g.y, w: g.w, h: g.h, label: lines, badge: n.badge || null,
-                   cls: n.cls, hl: n.hl || [], full: n.label });
+                   badgeEdge: Boolean(n.badge), cls: n.cls, hl: n.hl || [], full: n.label });
     }
     // A chip per column for what did not fit (the whole layout is one key away: Z).
     for (const c of cols) {

@@ -6,6 +6,8 @@ import { FocusLayout, FONT } from "./focus.js";
 
 const ONE_ERA = 29.5;   // text = screen height / 30 (the back row of a lecture hall reads that), a little over
 const TWO_ERAS = 39;
+const PHONE_TEXT = 15;  // px: the focus view on a phone (a page that asks for it), read at arm's length
+const PHONE = "(max-width: 640px)";
 
 export function isProjector() {
   return document.body.classList.contains("projector");
@@ -17,10 +19,12 @@ export function focusTextPx(panes) {
 }
 
 export class Projector {
-  // getPanes(): the page's panes ({era, root, diagram, data}); extraIds(pane): ids a pane must show.
-  constructor({ getPanes, extraIds }) {
+  // getPanes(): the page's panes ({era, root, diagram, data}); extraIds(pane): ids a pane must show;
+  // phone: draw the focus view on a phone too (at PHONE_TEXT), where the whole layout is a sliver.
+  constructor({ getPanes, extraIds, phone = false }) {
     this.getPanes = getPanes;
     this.extraIds = extraIds || (() => []);
+    this.phone = phone;
     this.layout = new FocusLayout();
     this.overview = false;
     this.pending = null;
@@ -47,7 +51,11 @@ export class Projector {
 
   // The focus view draws the projector mode, and every comparison (two eras share its layout).
   get on() {
-    return (isProjector() || this.getPanes().length === 2) && !this.overview;
+    return (isProjector() || this.getPanes().length === 2 || this.onPhone) && !this.overview;
+  }
+
+  get onPhone() {
+    return this.phone && !isProjector() && window.matchMedia(PHONE).matches;
   }
 
   // A new set of panes (another era, another walkthrough): nothing to keep from before.
@@ -95,7 +103,7 @@ export class Projector {
     const frames = panes.map((p) => p.data.frame);
     if (frames.some((f) => !f)) return Promise.all(panes.map((p) => p.diagram.show(p.data.frame)));
     const extra = panes.flatMap((p) => this.extraIds(p));
-    const k = focusTextPx(panes.length) / FONT;
+    const k = (this.onPhone ? PHONE_TEXT : focusTextPx(panes.length)) / FONT;
     let result;
     if (panes.length === 2) {
       // Side by side or stacked: lay out both (without remembering), keep the one that folds less.

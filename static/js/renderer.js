@@ -333,11 +333,14 @@ export class Diagram {
     });
     g.append(text);
     if (n.badge) {
-      // Sized for label-size text: the focus view draws badges that large (cowviz.css).
+      // Sized for label-size text: the focus view draws badges that large (cowviz.css).  There
+      // (badgeEdge) the badge sits on the box's top edge, a little slimmer, so that it covers no
+      // word of a box packed as tightly as the focus view packs it (focus.js GAP_BADGE).
+      const [bh, lift] = n.badgeEdge ? [18, 14] : [22, 12];
       const bw = textWidth(n.badge.length) + 14;
-      const bg = svg("g", { class: "badge", transform: `translate(${n.w - bw + 6} -12)` });
-      bg.append(svg("rect", { width: bw, height: 22, rx: 11 }));
-      const t = svg("text", { x: bw / 2, y: 16, "text-anchor": "middle" });
+      const bg = svg("g", { class: "badge", transform: `translate(${n.w - bw + 6} ${-lift})` });
+      bg.append(svg("rect", { width: bw, height: bh, rx: bh / 2 }));
+      const t = svg("text", { x: bw / 2, y: n.badgeEdge ? 15 : 16, "text-anchor": "middle" });
       t.textContent = n.badge;
       bg.append(t);
       g.append(bg);

@@ -6,7 +6,9 @@ import { Inspector, changesOf } from "./inspector.js";
 import { Console } from "./console.js";
 import { eventList, resultLine } from "./narration.js";
 import { readSandboxUrl, writeSandboxUrl } from "./urlstate.js";
-import { initChrome } from "./settings.js";
+import { initChrome, toggleProjector } from "./settings.js";
+import { playerKeys } from "./keys.js";
+import { Projector } from "./projector.js";
 import { labButton } from "./lab.js";
 import { openRecorder } from "./record.js";
 import { decodeShare, encodeShare, fragmentCode } from "./share.js";
@@ -36,6 +38,19 @@ const paneRoot = el("section", { class: "pane", "aria-label": "the machine" },
   el("div", { class: "diagram" }));
 stage.append(paneRoot);
 const diagram = new Diagram(paneRoot.querySelector(".diagram"), { onPick: (id) => select(id) });
+// Projector mode draws the focus view, as the player does (projector.js): what the last command
+// touched, at a text size the back row reads; a phone draws it too, at its own size.  The Whole
+// drawing button (or Z) shows all of it.
+const pane = { era: null, root: paneRoot, diagram, data: null };
+const projector = new Projector({ getPanes: () => (pane.data ? [pane] : []), phone: true });
+const overview = $("#overview-toggle");
+function showOverview(on) {
+  if (projector.overview !== on) projector.toggleOverview();
+  overview.setAttribute("aria-pressed", String(on));
+  overview.textContent = on ? "Focus" : "Whole drawing";
+}
+overview.addEventListener("click", () => showOverview(!projector.overview));
+playerKeys({ projector: () => toggleProjector(), zoom: () => showOverview(!projector.overview) });
 const inspector = new Inspector($("#inspector"), {
   onSelect: (id, entry) => {
     diagram.mark("selected", [id]);
@@ -99,7 +114,9 @@ async function apply(reply) {
   inspector.update(p.objects, changesOf(p));
   $("#undo").disabled = state.history.length === 0;
   document.body.dataset.commands = String(state.history.length);
-  await diagram.show(p.frame);
+  pane.era = p.era;
+  pane.data = p;
+  await (projector.on ? projector.draw() : diagram.show(p.frame));
   if (state.selected) diagram.mark("selected", [state.selected]);
   document.body.dataset.animated = String(state.history.length);
   room.onApply?.(reply);
@@ -147,6 +164,7 @@ async function request(event, data) {
     showError(reply.error);
     return reply;
   }
+  if (event === "sandbox" || event === "reset") projector.reset(); // another machine: no places to keep
   showError(null);
   showConsoleError(null);
   await apply(reply);

@@ -295,6 +295,113 @@ def test_on_a_phone_the_player_does_not_overflow_sideways(open_page):
             assert min(m["diagrams"]) >= 120, f"{where}: diagrams {m['diagrams']} px high"
 
 
+# -- the sandbox in the lecture hall and on a phone ---------------------------------------------------
+
+RDMA_LINES = ["mmap P buf 4", "write P buf[0] A", "write P buf[1] B", "pin P buf[1] as nic write longterm",
+              "fork P C", "write C buf[1] Z"]
+
+SANDBOX_JS = r"""() => {
+  const r = (sel) => { const e = document.querySelector(sel); if (!e) return null;
+                       const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+  return { w: innerWidth, h: innerHeight, scrollW: document.documentElement.scrollWidth,
+           scrollH: document.documentElement.scrollHeight, input: r('#console-input'), run: r('#console-form button'),
+           log: r('#log'), focus: document.body.classList.contains('focus-view') };
+}"""
+
+
+def type_lines(pg, lines):
+    for i, line in enumerate(lines, 1):
+        box = pg.locator("#console-input")
+        box.fill(line)
+        box.press("Enter")
+        pg.wait_for_function("n => document.body.dataset.animated === String(n)", arg=i)
+
+
+def inside(rect, w, h):
+    return rect is not None and rect[0] >= 0 and rect[1] >= 0 and rect[2] <= w and rect[3] <= h
+
+
+@pytest.mark.parametrize("size,need", [((1024, 768), 24), ((1920, 1080), 32)])
+def test_the_sandbox_projector_view_is_read_from_the_back_row(open_page, size, need):
+    """Projector mode in the sandbox draws the focus view (what the last command touched) at the
+    player's back-row size, in a page that is the window: the prompt and its Run button are on
+    screen, below the diagram.  Whole drawing (or Z) shows all of it, small, and back."""
+    pg = open_page(*size)
+    pg.goto("/sandbox?era=5.9&projector=1")
+    expect(pg.locator(".pane .era-badge")).to_have_text("5.9")
+    type_lines(pg, RDMA_LINES)
+    m = pg.evaluate(SANDBOX_JS)
+    assert m["focus"], "projector mode draws the focus view"
+    assert m["scrollH"] <= m["h"] and m["scrollW"] <= m["w"], f"the page scrolls: {m}"
+    assert inside(m["input"], m["w"], m["h"]) and inside(m["run"], m["w"], m["h"]), f"the prompt is cut off: {m}"
+    text = measure(pg)["sizes"]
+    assert len(text) >= 8 and bench.pct(text, 10) >= need, sorted(text)[:5]
+    # What the command touched is on screen: C's PTE and the page it wrote.
+    expect(pg.locator('.diagram g[data-id="pte:C:buf:1"]')).to_have_count(1)
+    expect(pg.locator('.diagram g[data-id="page:3"]')).to_have_count(1)
+    pg.locator("#overview-toggle").click()
+    expect(pg.locator("#overview-toggle")).to_have_attribute("aria-pressed", "true")
+    expect(pg.locator("body")).not_to_have_class(re.compile(r"\bfocus-view\b"))
+    assert bench.pct(measure(pg)["sizes"], 10) < need            # the whole drawing: why the focus view exists
+    pg.keyboard.press("z")                                         # the key does the same, outside the prompt
+    expect(pg.locator("body")).to_have_class(re.compile(r"\bfocus-view\b"))
+    expect(pg.locator("#overview-toggle")).to_have_text("Whole drawing")
+    # A console error stays on screen with the prompt.
+    pg.locator("#console-input").fill("write Q buf[0] A")
+    pg.locator("#console-input").press("Enter")
+    expect(pg.locator("#console-error")).to_contain_text("unknown task 'Q'")
+    m = pg.evaluate(SANDBOX_JS)
+    assert inside(m["input"], m["w"], m["h"]), m
+    # Projector mode off: the whole drawing, and the Whole drawing button goes away.
+    pg.locator("#projector-toggle").click()
+    expect(pg.locator("body")).not_to_have_class(re.compile(r"\bfocus-view\b"))
+    expect(pg.locator("#overview-toggle")).to_be_hidden()
+
+
+def test_on_a_phone_the_sandbox_fits_and_draws_what_the_command_touched(open_page):
+    """390x844: the era bar and the buttons wrap inside the window, and the diagram is the focus
+    view at a phone's text size (the whole layout, 390 px wide, is a sliver of 4 px text)."""
+    pg = open_page(390, 844)
+    pg.goto("/sandbox?era=5.9")
+    expect(pg.locator(".pane .era-badge")).to_have_text("5.9")
+    type_lines(pg, RDMA_LINES)
+    m = pg.evaluate(SANDBOX_JS)
+    assert m["scrollW"] <= 390, f"the page is {m['scrollW']} px wide"
+    for sel in (".era-controls", ".sandbox-actions", ".titlebar h1", ".pane"):
+        box = pg.locator(sel).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (sel, box)
+    assert m["focus"]
+    text = measure(pg)["sizes"]
+    assert bench.pct(text, 10) >= 14, sorted(text)[:5]
+    expect(pg.locator("#overview-toggle")).to_be_visible()
+
+
+def test_focus_view_text_clears_the_badge_and_the_highlight(open_page, real_server):
+    """A highlighted page with a badge (COPY, ORIGINAL): its words are neither under the badge nor
+    under the thick border of the highlight."""
+    pg = open_page(1024, 768, base=real_server)
+    pg.add_init_script(bench.reveal_all_script(["01-fork-and-cow"]))
+    pg.goto("/play/01-fork-and-cow?era=5.8&step=7&projector=1")
+    at_step(pg, 7, 13)
+    boxes = pg.evaluate(r"""() => [...document.querySelectorAll('.diagram g.node.hl')].map((g) => {
+        const b = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+        const shape = g.querySelector('rect.shape');
+        const ctm = shape.getScreenCTM();
+        const ring = parseFloat(getComputedStyle(shape).strokeWidth) * Math.hypot(ctm.a, ctm.b) / 2;
+        const badge = g.querySelector('.badge rect');
+        return { id: g.dataset.id, shape: b(shape), ring, badge: badge ? b(badge) : null,
+                 text: [...g.querySelectorAll('tspan')].map(b) };
+    })""")
+    badged = [b for b in boxes if b["badge"]]
+    assert len(badged) >= 2, boxes                       # the original page and its copy
+    for b in boxes:
+        top, bottom = b["shape"][1] + b["ring"], b["shape"][3] - b["ring"]
+        for t in b["text"]:
+            assert t[1] >= top - 1 and t[3] <= bottom + 1, f"{b['id']}: text {t} under the border {b['shape']}"
+            if b["badge"]:
+                assert t[1] >= b["badge"][3] - 1, f"{b['id']}: text {t} under the badge {b['badge']}"
+
+
 # -- comparison: one layout --------------------------------------------------------------------------
 
 def test_compared_eras_share_one_layout_and_mark_what_differs(open_page):
