@@ -16,7 +16,8 @@ Classes:
   gup-restore        the same restore by one client that waits for its reply
   command-undo       200 cycles of `command` (gup ... x2048) + `undo` in one session
   session-200        one session typing 200 ordinary commands (p95 and worst `command` reply),
-                     then an era switch and a restore of the same 200 lines at once
+                     then an era switch, the switch back, an undo and a restore of the same 200
+                     lines at once
   session-max        the same at the sandbox's limits: 3 VMAs x 16 written pages, 4096 references
                      held, a child, copy-on-write faults until the diagram is full (150 objects),
                      then lines that are each run and taken back
@@ -253,6 +254,7 @@ def cls_session_200(server, budget, lines=None):
         cpu = server.cpu_s()
         era_dt, era_reply = timed(c, "era", {"eras": ["6.x"]}, budget)
         era_cpu = server.cpu_s() - cpu
+        back_dt, back_reply = timed(c, "era", {"eras": ["5.9"]}, budget)     # and back: comparing two eras
         undo_dt, _ = timed(c, "undo", {"rev": None}, budget)
         c2 = client(server)
         restore_dt, reply = timed(c2, "sandbox", {"era": "5.9", "commands": lines}, budget)
@@ -268,7 +270,8 @@ def cls_session_200(server, budget, lines=None):
                 "last_reply_kb": sizes[-1] // 1024, "total_s": round(sum(times), 1),
                 "rss_at_200_mb": round(rss_session),
                 "era_switch_s": round(era_dt, 3), "era_switch_cpu_ms": round(1000 * era_cpu),
-                "era_switch_ok": era_reply.get("ok"),
+                "era_switch_ok": era_reply.get("ok"), "era_back_s": round(back_dt, 3),
+                "era_back_ok": back_reply.get("ok"),
                 "undo_at_200_s": round(undo_dt, 3), "restore_200_s": round(restore_dt, 3)}
     finally:
         c.disconnect()

@@ -63,9 +63,11 @@ class Sandbox:
         self._each = True                 # the invariants are checked after every step (see _checked_at_end)
         self.commands: list = []
         self.names = Names()
+        self._was = None                  # (era, live run, view) left by the last era switch, for the same commands
         self._start(self.era)
 
     def _start(self, era: str) -> None:
+        self._was = None
         self.live = LiveRun(era, check=self._each, max_cells=None, checkpoints=CHECKPOINT)
         self._run = None
         if self.view is not None:
@@ -150,6 +152,7 @@ class Sandbox:
         self._add(cmd, self.commands)
         self.commands.append(cmd)
         self.names = trial
+        self._was = None
 
     def _check_limits(self, cmd, names: Names) -> None:
         lim = self.limits
@@ -192,6 +195,7 @@ class Sandbox:
             self.view.pop(_state(live.steps, -1, live), _state(live.steps, -2, live))
         self._run = None
         self.commands, self.names = commands, names
+        self._was = None
         return last.text
 
     def reset(self) -> None:
@@ -202,17 +206,27 @@ class Sandbox:
         """Run the commands again under another era.  If the client leaves meanwhile, or they make
         more of the diagram there than the limits allow, nothing changes."""
         era = sandbox_era(era)
-        kept = self.live, self.view.keep() if self.view is not None else None
-        try:
-            self._checked_at_end(lambda: self._replay(self.commands, era, cancelled))
-        except (WebError, Cancelled) as e:
-            self.live, self._run = kept[0], None
+        here = (self.era, self.live, self.view.keep() if self.view is not None else None, list(self.commands))
+        was = self._was
+        if was is not None and was[0] == era and was[3] == self.commands:
+            # Back to the era the last switch left, with the same commands: its run and drawing are
+            # what a replay would make again (it is deterministic), so they are taken back as they are.
+            self.live, self._run = was[1], None
             if self.view is not None:
-                self.view.put_back(kept[1])
-            if isinstance(e, Cancelled):
-                raise
-            raise WebError(f"{e} (under {era}; the session stays under {self.era})") from None
+                self.view.put_back(was[2])
+        else:
+            try:
+                self._checked_at_end(lambda: self._replay(self.commands, era, cancelled))
+            except (WebError, Cancelled) as e:
+                self.live, self._run = here[1], None
+                if self.view is not None:
+                    self.view.put_back(here[2])
+                self._was = was
+                if isinstance(e, Cancelled):
+                    raise
+                raise WebError(f"{e} (under {era}; the session stays under {self.era})") from None
         self.era = era
+        self._was = here
 
     def restore(self, texts, cancelled=None) -> list[str]:
         """Run a saved list of command lines (a reload), once, in order.  Returns the errors of lines that

@@ -191,6 +191,33 @@ def test_an_era_switch_past_the_objects_limit_is_refused_and_changes_nothing():
     assert box.run.steps[-1].output == "V0" and box.run.steps[-1].snapshot.era == "5.8"
 
 
+def test_switching_back_to_the_era_before_replays_nothing_and_draws_what_a_replay_draws(monkeypatch):
+    """Comparing two eras back and forth: the second switch takes back the run and the drawing the
+    first left, as a replay would make them again; a typed line or an undo makes them stale."""
+    from cowviz.scenario import runner
+    lines = HEAD + ["pin P buf[1] as nic write longterm", "fork P D"]
+    box, view = sandbox(lines, "5.8")
+    first = (view.frame_json(), [s.result for s in box.run.steps], box.run.steps[-1].snapshot)
+    box.set_era("5.9")
+    view.frame_json()
+    calls = []
+    real = runner.execute
+    monkeypatch.setattr(runner, "execute", lambda k, cmd: (calls.append(cmd.text), real(k, cmd))[1])
+    box.set_era("5.8")
+    assert calls == [] and box.era == "5.8"
+    assert (view.frame_json(), [s.result for s in box.run.steps], box.run.steps[-1].snapshot) == first
+    box.set_era("5.9")
+    assert calls == [] and box.run.era == "5.9"
+    assert view.frame_json() == sandbox(lines, "5.9")[1].frame_json()
+    box.apply("read P buf[0]")                 # the 5.8 run left behind no longer has these commands
+    box.set_era("5.8")
+    assert calls and view.frame_json() == sandbox(lines + ["read P buf[0]"], "5.8")[1].frame_json()
+    box.undo()
+    calls.clear()
+    box.set_era("5.9")
+    assert calls and view.frame_json() == sandbox(lines, "5.9")[1].frame_json()
+
+
 def test_a_width_group_younger_than_the_last_full_layout_that_grows_lays_out_again():
     """Found by the fuzz test: holder B is placed (the first holder: its width group is new since
     the last full layout), then holder A's longer line widens the group.  Typed, B kept its old
