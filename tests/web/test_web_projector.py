@@ -376,6 +376,17 @@ def test_on_a_phone_the_sandbox_fits_and_draws_what_the_command_touched(open_pag
     expect(pg.locator("#overview-toggle")).to_be_visible()
 
 
+def test_on_a_small_phone_no_page_overflows_sideways(open_page, real_server):
+    """360 px (a common Android width): the main links wrap, and a library card's long title
+    (`num_children/num_active_vmas`) breaks inside its card."""
+    pg = open_page(360, 740, base=real_server)
+    for url in ("/", "/tutorial", "/glossary", "/sandbox?era=5.9"):
+        pg.goto(url)
+        pg.wait_for_load_state("networkidle")
+        width = pg.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 360, f"{url} is {width} px wide"
+
+
 def test_focus_view_text_clears_the_badge_and_the_highlight(open_page, real_server):
     """A highlighted page with a badge (COPY, ORIGINAL): its words are neither under the badge nor
     under the thick border of the highlight."""
