@@ -11,7 +11,9 @@ a command has run: past it, the command is taken back (DiagramFull).
 
 Memory is bounded by the history: only the last three states keep their snapshot and events (the
 pane shows the last one), older steps keep their result; the diagram is the union layout of the
-states of the current history (SandboxFrames), so an undone command leaves nothing behind.
+states of the current history (SandboxFrames), so an undone command leaves nothing behind.  An era
+switch keeps the run and drawing of the era it leaves (one more, of the same commands), so that
+switching straight back replays nothing; a typed line or an undo drops it.
 """
 from __future__ import annotations
 
