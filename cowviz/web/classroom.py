@@ -368,43 +368,14 @@ class RoomEvents:
             if view.get("mode") != "play":
                 raise WebError("polls run on a walkthrough's questions")
             if action == "open":
-                era = d.get("era")
-                if era is not None and era not in view["eras"]:
-                    raise WebError(f"era {era!r} is not shown")
-                parts = []
-                for e in [era] if era is not None else view["eras"]:
-                    if era is None and f"{view['step']}:{e}" in view.get("revealed", []):
-                        continue                        # revealed already: nothing left to predict there
-                    prepared = self.sessions_library().prepared(view["name"], e)
-                    try:
-                        ask, answer, before = _ask_at(prepared, view["step"])
-                    except WebError:
-                        if era is not None:
-                            raise
-                        continue                        # this era's step asks nothing
-                    parts.append({"key": Rooms.question_key(view["name"], view["step"], e), "era": e,
-                                  "kind": ask.kind, "question": render_inline(ask.question),
-                                  "choices": list(ask.choices), "right": None})
-                if not parts:
-                    _ask_at(self.sessions_library().prepared(view["name"], view["eras"][0]), view["step"])
-                    raise WebError(f"step {view['step']}'s question has been revealed under every era shown")
+                parts = self._poll_parts(view, d.get("era"))
                 room = self.rooms.open_poll(code, request.sid, {**parts[0], "name": view["name"],
                                                                 "step": view["step"], "parts": parts})
                 for q in parts:
                     ask, _, _ = _ask_at(self.sessions_library().prepared(view["name"], q["era"]), view["step"])
                     self._remember_question(code, q["key"], ask, None)
             elif action in ("close", "reveal"):
-                rights = None
-                if action == "reveal":
-                    p = room["poll"]
-                    if p is None:
-                        raise WebError("no vote is open")
-                    rights = {}
-                    for q in poll_parts(p):
-                        prepared = self.sessions_library().prepared(p["name"], q["era"])
-                        ask, answer, before = _ask_at(prepared, p["step"])
-                        rights[q["key"]] = _right(ask, answer, before)
-                        self._remember_question(code, q["key"], ask, rights[q["key"]])
+                rights = self._poll_rights(code, room["poll"]) if action == "reveal" else None
                 room = self.rooms.close_poll(code, request.sid, "revealed" if action == "reveal" else "closed", rights)
             else:
                 raise WebError("action: open, close or reveal")
@@ -412,6 +383,41 @@ class RoomEvents:
             return {"room": public(code, room), "tally": self.rooms.store.tally(code, room["poll"]["key"]),
                     "tallies": self._tallies(code, room["poll"])}
         return self._room_call(poll, data, extra)
+
+    def _poll_parts(self, view: dict, era) -> list[dict]:
+        """The questions a vote opened at the presenter's step puts: one per era shown that asks one
+        and has not revealed it (`era` given: that era's only).  WebError when there is none."""
+        if era is not None and era not in view["eras"]:
+            raise WebError(f"era {era!r} is not shown")
+        parts = []
+        for e in [era] if era is not None else view["eras"]:
+            if era is None and f"{view['step']}:{e}" in view.get("revealed", []):
+                continue                        # revealed already: nothing left to predict there
+            prepared = self.sessions_library().prepared(view["name"], e)
+            try:
+                ask, _, _ = _ask_at(prepared, view["step"])
+            except WebError:
+                if era is not None:
+                    raise
+                continue                        # this era's step asks nothing
+            parts.append({"key": Rooms.question_key(view["name"], view["step"], e), "era": e,
+                          "kind": ask.kind, "question": render_inline(ask.question),
+                          "choices": list(ask.choices), "right": None})
+        if not parts:
+            _ask_at(self.sessions_library().prepared(view["name"], view["eras"][0]), view["step"])
+            raise WebError(f"step {view['step']}'s question has been revealed under every era shown")
+        return parts
+
+    def _poll_rights(self, code: str, p) -> dict:
+        """Question key -> the right answer, for each question of the open vote `p` (revealing it)."""
+        if p is None:
+            raise WebError("no vote is open")
+        rights = {}
+        for q in poll_parts(p):
+            ask, answer, before = _ask_at(self.sessions_library().prepared(p["name"], q["era"]), p["step"])
+            rights[q["key"]] = _right(ask, answer, before)
+            self._remember_question(code, q["key"], ask, rights[q["key"]])
+        return rights
 
     def _tallies(self, code: str, poll: dict) -> dict:
         return {q["key"]: self.rooms.store.tally(code, q["key"]) for q in poll_parts(poll)}
