@@ -93,11 +93,14 @@ if (roomBoot.role === "presenter") {
   // (`state` in the room's messages), and this tab's own server session is left empty.  Only when
   // the student does something of their own is that session set to what the page shows, once.
   let synced = false;
+  let syncing = null; // the set-up under way: requests made meanwhile (completions as one types) wait for it
   const send = transport.request.bind(transport);
-  async function sync() {
-    if (synced || !state.started) return;
-    const reply = await send("sandbox", { era: state.era, commands: state.history });
-    synced = reply.ok;
+  function sync() {
+    if (synced || !state.started) return Promise.resolve();
+    syncing ||= send("sandbox", { era: state.era, commands: state.history })
+      .then((reply) => { synced = reply.ok; })
+      .finally(() => { syncing = null; });
+    return syncing;
   }
   // Every request that works on the session (a line, undo, era, completion, export, record, lab) syncs it first.
   transport.request = async (event, data) => {

@@ -164,7 +164,7 @@ def test_a_sandbox_room_followers_see_the_presenters_commands_try_their_own_and_
     assert "room_join" in events() and "sandbox" not in events(), events()
     # The follower tries its own line: it runs on its own session only (set to what it shows, once).
     mine = follower.locator("#console-input")
-    mine.fill("fork P C")
+    mine.press_sequentially("fork P C")      # a completion request per key, the first while the set-up runs
     mine.press("Enter")
     expect(follower.locator("#log li code")).to_have_text(["mmap P buf 2", "write P buf[0] A", "fork P C"])
     expect(follower.locator("#room-resync")).to_be_visible()
