@@ -12,6 +12,7 @@ from itertools import compress, repeat
 from operator import add, attrgetter, ne
 from typing import NamedTuple
 
+from ..mm.snapshot import IdentityMemo
 from ..mm.types import Pte
 from .. import ids
 from ..ids import PteRange
@@ -110,19 +111,10 @@ def _normal(r: Row) -> bool:
     return r.pte is not None and not r.pte.special
 
 
-_SINGLES: dict = {}      # id(page table tuple) -> (the tuple, its rows): a snapshot keeps an unchanged VMA's tuple
-
-
-def _singles(ptes: tuple) -> tuple:
-    """One row per PTE (a small VMA); the same page table gives the same rows, made once."""
-    kept = _SINGLES.get(id(ptes))
-    if kept is None or kept[0] is not ptes:
-        if len(_SINGLES) >= 4096:
-            _SINGLES.clear()
-        kept = _SINGLES[id(ptes)] = (ptes, tuple(Row(i, i, pte, pte.pfn if pte is not None else None,
-                                                      pte.pfn if pte is not None else None)
-                                                  for i, pte in enumerate(ptes)))
-    return kept[1]
+# One row per PTE (a small VMA); a snapshot keeps an unchanged VMA's page table, so its rows are made once.
+_singles = IdentityMemo(4096, lambda ptes: tuple(
+    Row(i, i, pte, pte.pfn if pte is not None else None, pte.pfn if pte is not None else None)
+    for i, pte in enumerate(ptes)))
 
 
 def _runs(ptes, breaks: set, singles: set) -> list[Row]:

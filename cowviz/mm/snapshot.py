@@ -145,10 +145,10 @@ class Snapshot(NamedTuple):
     facts: EraFacts                # what the era is (not in to_json: see above)
 
     def task(self, name: str) -> TaskSnap | None:
-        return _index(self.tasks, "name").get(name)
+        return _by_name(self.tasks).get(name)
 
     def mm(self, id: str) -> MmSnap | None:
-        return _index(self.mms, "id").get(id)
+        return _by_id(self.mms).get(id)
 
     def vma(self, task: str, name: str) -> VmaSnap | None:
         t = self.task(task)
@@ -175,17 +175,26 @@ def _pfn(p: PageSnap) -> int:
     return p.pfn
 
 
-_INDEXES: dict = {}         # id(tuple) -> (the tuple, {key: item}); holding the tuple keeps its id its own
+class IdentityMemo:
+    """What a function makes of an immutable object (a snapshot's tuple), made once per object:
+    keyed by identity, and holding the object keeps its id its own.  Emptied when full."""
+
+    def __init__(self, size: int, make):
+        self.size, self.make = size, make
+        self._made: dict = {}       # id(obj) -> (obj, what make(obj) returned)
+
+    def __call__(self, obj):
+        entry = self._made.get(id(obj))
+        if entry is None or entry[0] is not obj:
+            if len(self._made) >= self.size:
+                self._made.clear()
+            entry = self._made[id(obj)] = (obj, self.make(obj))
+        return entry[1]
 
 
-def _index(items: tuple, field: str) -> dict:
-    """items by `field`, made once per tuple (snapshots are immutable), so a lookup is not a scan."""
-    entry = _INDEXES.get(id(items))
-    if entry is None or entry[0] is not items:
-        if len(_INDEXES) >= 256:
-            _INDEXES.clear()
-        entry = _INDEXES[id(items)] = (items, {getattr(x, field): x for x in items})
-    return entry[1]
+# Snapshots are immutable, so a lookup by name or id is an index made once per tuple, not a scan.
+_by_name = IdentityMemo(256, lambda items: {x.name: x for x in items})
+_by_id = IdentityMemo(256, lambda items: {x.id: x for x in items})
 
 
 def take_snapshot(k, reuse: dict | None = None) -> Snapshot:

@@ -368,11 +368,10 @@ class RoomEvents:
             if view.get("mode") != "play":
                 raise WebError("polls run on a walkthrough's questions")
             if action == "open":
-                parts = self._poll_parts(view, d.get("era"))
+                parts, asks = self._poll_parts(view, d.get("era"))
                 room = self.rooms.open_poll(code, request.sid, {**parts[0], "name": view["name"],
                                                                 "step": view["step"], "parts": parts})
-                for q in parts:
-                    ask, _, _ = _ask_at(self.sessions_library().prepared(view["name"], q["era"]), view["step"])
+                for q, ask in zip(parts, asks):
                     self._remember_question(code, q["key"], ask, None)
             elif action in ("close", "reveal"):
                 rights = self._poll_rights(code, room["poll"]) if action == "reveal" else None
@@ -384,12 +383,12 @@ class RoomEvents:
                     "tallies": self._tallies(code, room["poll"])}
         return self._room_call(poll, data, extra)
 
-    def _poll_parts(self, view: dict, era) -> list[dict]:
-        """The questions a vote opened at the presenter's step puts: one per era shown that asks one
-        and has not revealed it (`era` given: that era's only).  WebError when there is none."""
+    def _poll_parts(self, view: dict, era) -> tuple[list[dict], list]:
+        """The questions a vote opened at the presenter's step puts, and their asks: one per era shown
+        that asks one and has not revealed it (`era` given: that era's only).  WebError when there is none."""
         if era is not None and era not in view["eras"]:
             raise WebError(f"era {era!r} is not shown")
-        parts = []
+        parts, asks = [], []
         for e in [era] if era is not None else view["eras"]:
             if era is None and f"{view['step']}:{e}" in view.get("revealed", []):
                 continue                        # revealed already: nothing left to predict there
@@ -403,10 +402,11 @@ class RoomEvents:
             parts.append({"key": Rooms.question_key(view["name"], view["step"], e), "era": e,
                           "kind": ask.kind, "question": render_inline(ask.question),
                           "choices": list(ask.choices), "right": None})
+            asks.append(ask)
         if not parts:
             _ask_at(self.sessions_library().prepared(view["name"], view["eras"][0]), view["step"])
             raise WebError(f"step {view['step']}'s question has been revealed under every era shown")
-        return parts
+        return parts, asks
 
     def _poll_rights(self, code: str, p) -> dict:
         """Question key -> the right answer, for each question of the open vote `p` (revealing it)."""

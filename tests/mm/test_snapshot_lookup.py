@@ -30,7 +30,7 @@ def test_lookups_find_what_a_scan_finds():
 def test_the_index_is_made_once_per_snapshot_and_is_its_own():
     s, other = _snapshot(), _snapshot()
     s.task("P")
-    made = snap_mod._INDEXES[id(s.tasks)]
+    made = snap_mod._by_name._made[id(s.tasks)]
     s.task("C"), s.mm("mm:P")
-    assert snap_mod._INDEXES[id(s.tasks)] is made
+    assert snap_mod._by_name._made[id(s.tasks)] is made
     assert other.task("P") == s.task("P") and other.task("P") is not s.task("P")

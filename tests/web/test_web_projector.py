@@ -12,7 +12,7 @@ import pytest
 
 from tests.web.conftest import ROOT, start_server, stop_server
 
-from .test_web_browser import CHROMIUM, browser, expect, sync_api, watch  # noqa: F401  (one Chromium launcher for the browser tests)
+from .test_web_browser import CHROMIUM, browser, expect, run_line, sync_api, watch  # noqa: F401  (one Chromium launcher for the browser tests)
 
 AXE = os.path.join(ROOT, "node_modules", "axe-core", "axe.min.js")
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)")
@@ -311,9 +311,7 @@ SANDBOX_JS = r"""() => {
 
 def type_lines(pg, lines):
     for i, line in enumerate(lines, 1):
-        box = pg.locator("#console-input")
-        box.fill(line)
-        box.press("Enter")
+        run_line(pg, line)
         pg.wait_for_function("n => document.body.dataset.animated === String(n)", arg=i)
 
 
