@@ -3,6 +3,16 @@
 Graphviz comes from the system (Debian/Ubuntu `graphviz`, Homebrew `graphviz`),
 found through COWVIZ_DOT or on PATH.  The cache is shared by every thread, and
 two threads asking for the same layout at once cause one Graphviz run.
+
+A layout (`-Tjson0`) is run by a `dot` started before it was asked for (_Primed): one process
+waits for the next layout, already past the start of its run, and a new one is started while
+that layout runs.  The waiting process has laid out an empty graph (PRIME): that loads its
+plugins, a fifth of a sandbox layout's run.  Graphviz 2.43 carries state from one graph to the
+next in a process (the second of two real graphs is sometimes laid out differently, and a prime
+that measures a text, loading the fonts, changed one layout in four of one graph), so a process
+lays out one graph after the empty one and exits.  Its answer is byte for byte a fresh `dot`'s
+(1,024 of 1,024 layouts of 128 graphs); tests/diagram/test_cache.py checks that on the
+machine's Graphviz.
 """
 from __future__ import annotations
 
@@ -101,23 +111,108 @@ def _weight(key, value) -> int:
 
 CACHE = _Cache(CACHE_SIZE)
 
+PRIME = "digraph prime {}\n"      # nothing to measure or place: only the plugins are loaded
+
+
+class _Primed:
+    """At most one `dot -Tjson0` per program and server process, started and primed, waiting."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.waiting: dict = {}          # program -> (pid of the server process, Popen)
+
+    def take(self, prog: str):
+        """A primed process of `prog` that has answered its prime (None if there is none), and a new
+        one started in its place."""
+        with self.lock:
+            entry = self.waiting.pop(prog, None)
+        self.start(prog)
+        if entry is None:
+            return None
+        pid, p = entry
+        if pid != os.getpid() or not _primed(p):
+            _drop(p)                 # made by the process this one was forked from, or broken
+            return None
+        return p
+
+    def start(self, prog: str) -> None:
+        try:
+            p = subprocess.Popen([prog, "-Tjson0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            p.stdin.write(PRIME.encode())
+            p.stdin.flush()
+        except OSError:
+            return                   # no primed process: the next layout starts its own
+        with self.lock:
+            old = self.waiting.get(prog)
+            self.waiting[prog] = (os.getpid(), p)
+        if old is not None:
+            _drop(old[1])
+
+
+def _primed(p) -> bool:
+    """Read the prime's answer: the graph asked for is written to a process that has read all of
+    its input before."""
+    try:
+        while True:
+            line = p.stdout.readline()
+            if not line:
+                return False         # it ended
+            if line == b"}\n":      # the end of a JSON document: its one line at column 0
+                return True
+    except (OSError, ValueError):
+        return False
+
+
+def _drop(p) -> None:
+    """End a waiting process that will not be used."""
+    try:
+        p.kill()
+        p.communicate(timeout=5)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        pass
+
+
+PRIMED = _Primed()
+
+
+def _primed_layout(prog: str, dot_text: str):
+    """`dot -Tjson0` of the text by a primed process: (returncode, stdout, stderr), or None if
+    there was none to take (the caller starts one of its own)."""
+    p = PRIMED.take(prog)
+    if p is None:
+        return None
+    try:
+        out, err = p.communicate(dot_text.encode("utf-8"), timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        _drop(p)
+        raise GraphvizError(f"dot took more than {TIMEOUT} s") from None
+    except OSError:
+        _drop(p)
+        return None                  # it died waiting: run afresh
+    return p.returncode, out, err
+
 
 def run_dot(dot_text: str, fmt: str, *args: str, cache: bool = True) -> bytes:
     """Lay out and render DOT text with `dot -T<fmt>`; cached by (text, format, args)."""
     prog = find_dot()
 
     def compute() -> bytes:
-        try:
-            done = subprocess.run([prog, f"-T{fmt}", *args], input=dot_text.encode("utf-8"),
-                                  capture_output=True, timeout=TIMEOUT)
-        except FileNotFoundError:
-            raise GraphvizMissing(f"{prog} cannot be run") from None
-        except subprocess.TimeoutExpired:
-            raise GraphvizError(f"dot took more than {TIMEOUT} s") from None
-        if done.returncode != 0:
-            msg = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise GraphvizError(f"dot -T{fmt} failed: " + (msg[-1] if msg else f"exit {done.returncode}"))
-        return done.stdout
+        done = _primed_layout(prog, dot_text) if fmt == "json0" and not args else None
+        if done is None:
+            try:
+                ran = subprocess.run([prog, f"-T{fmt}", *args], input=dot_text.encode("utf-8"),
+                                     capture_output=True, timeout=TIMEOUT)
+            except FileNotFoundError:
+                raise GraphvizMissing(f"{prog} cannot be run") from None
+            except subprocess.TimeoutExpired:
+                raise GraphvizError(f"dot took more than {TIMEOUT} s") from None
+            done = ran.returncode, ran.stdout, ran.stderr
+        returncode, stdout, stderr = done
+        if returncode != 0:
+            msg = stderr.decode("utf-8", "replace").strip().splitlines()
+            raise GraphvizError(f"dot -T{fmt} failed: " + (msg[-1] if msg else f"exit {returncode}"))
+        return stdout
 
     if not cache:
         return compute()

@@ -173,7 +173,7 @@ def fit_drawing(union) -> None:
     drawing alone, cached like the others): as many legend entries to a row as the width holds,
     and a drawing taller than width / ASPECT compressed toward that height (dot.py)."""
     union.graph.pop("compress", None)
-    x0, y0, x1, y1 = _bb(run_dot(bare_text(union), "json"))
+    x0, y0, x1, y1 = _bb(run_dot(bare_text(union), "json0"))
     width = x1 - x0 + 2 * style.PAD
     if y1 - y0 > (x1 - x0) / ASPECT:
         union.graph["compress"] = round((x1 - x0) / ASPECT / 72, 3)      # inches
@@ -187,7 +187,7 @@ def _bb(data: bytes) -> tuple:
 
 
 def parse_layout(data: bytes, union) -> Geometry:
-    """Read `dot -Tjson` output into world coordinates."""
+    """Read `dot -Tjson0` output (JSON without the drawing operations) into world coordinates."""
     # Graphviz writes `-nan` for the corners of shapes it does not draw; those are not needed.
     doc = json.loads(data.replace(b"-nan", b"null").replace(b"nan", b"null"))
     x0, y0, x1, y1 = (float(v) for v in doc["bb"].split(","))
@@ -262,7 +262,7 @@ _geometry_bytes = [0]
 def layout(union) -> tuple[Geometry, str]:
     """Lay out the union graph with Graphviz (cached by its DOT text)."""
     text = dot_text(union)
-    data = run_dot(text, "json")
+    data = run_dot(text, "json0")
     with _geometry_lock:
         geom = _geometry_cache.get(text)
     if geom is None:
