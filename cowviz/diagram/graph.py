@@ -36,10 +36,14 @@ class SideMap:
         self.sides: dict[str, str] = {}
         self._height: dict[str, float] = {}      # mm or holder id -> the most height it needed
         self._alive: set = set()
+        self._seen: dict = {}                    # the heights see() was told last
         self._mms = 0
 
     def see(self, heights: dict) -> None:
         """The processes and holders of the snapshot being drawn: id -> height (points, roughly)."""
+        if heights == self._seen:
+            return                               # as the snapshot before (most steps): nothing to add
+        self._seen = heights
         self._alive = set(heights)
         for obj_id, height in heights.items():
             self._height[obj_id] = max(self._height.get(obj_id, 0.0), height)
@@ -107,6 +111,7 @@ class PartCache:
     def __init__(self):
         self.parts: dict = {}          # part id -> Part
         self.new: list = []
+        self.runs = ()                 # the last snapshot's runs of pages (the next one keeps it if equal)
 
 
 def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None,
@@ -142,6 +147,8 @@ def graph_parts(snapshot, expanded=(), sides: SideMap | None = None, hide: froze
     sides = sides if sides is not None else SideMap()
     plan = lod.plan(snapshot, ids.parse_expanded(expanded))
     runs = tuple(sorted(plan.page_runs.items()))      # which pages share a node: what edges point at
+    if cache is not None and runs == cache.runs:
+        runs = cache.runs             # the same object: the parts' keys compare at once
     mm_of_task = {ids.task(t.name): t.mm for t in snapshot.tasks}
     old = cache.parts if cache is not None else {}
     kept: dict = {}
@@ -158,8 +165,10 @@ def graph_parts(snapshot, expanded=(), sides: SideMap | None = None, hide: froze
         kept[pid] = p
         parts.append(p)
 
-    sides.see({**{mm.id: _mm_height(mm, plan) for mm in snapshot.mms},
-               **{h.id: _holder_height(h) for h in snapshot.holders}})
+    heights = {mm.id: _mm_height(mm, plan) for mm in snapshot.mms}
+    for h in snapshot.holders:
+        heights[h.id] = _holder_height(h)
+    sides.see(heights)
     for mm in snapshot.mms:
         side = sides.of_mm(mm.id)
         part(mm.id, (side, hide, mm[:-1]), _add_mm, mm, side, hide)      # all but its VMAs
@@ -183,9 +192,12 @@ def graph_parts(snapshot, expanded=(), sides: SideMap | None = None, hide: froze
 
     for av in snapshot.anon_vmas if "anon_vma" not in hide else ():
         part(av.id, (facts.anon_vma_counter, av), _add_anon_vma, av, facts)
+    known = sides.sides
     for h in snapshot.holders:
-        first_task = h.refs[0].task if h.refs else None
-        side = sides.of_holder(h.id, mm_of_task.get(ids.task(first_task) if first_task is not None else None))
+        side = known.get(h.id)
+        if side is None:
+            first_task = h.refs[0].task if h.refs else None
+            side = sides.of_holder(h.id, mm_of_task.get(ids.task(first_task) if first_task is not None else None))
         part(h.id, (side, runs, h), _add_holder, h, side, plan)
 
     for m in snapshot.memcgs if "memcg" not in hide else ():
@@ -194,7 +206,7 @@ def graph_parts(snapshot, expanded=(), sides: SideMap | None = None, hide: froze
         part(m.id, (side, m), _add_memcg, m, side)
 
     if cache is not None:
-        cache.parts, cache.new = kept, new
+        cache.parts, cache.new, cache.runs = kept, new, runs
     return parts
 
 

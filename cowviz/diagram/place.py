@@ -70,18 +70,26 @@ class _Space:
     """What is taken in the drawing: node rectangles, process boxes and points of edges."""
 
     def __init__(self, geom: Geometry, union, tabs: dict):
-        self.rects = _rects(geom, union, tabs)
+        self._spans: dict = {}         # (left, right) -> the (top, bottom) of the rectangles with those sides
+        for r in _rects(geom, union, tabs).values():
+            self.take(r)
         self.boxes = [(x - w / 2, y - h / 2, x + w / 2, y + h / 2) for x, y, w, h in geom.boxes.values()]
         self.points = [p for pts, tip, _ in geom.edges.values() for p in _samples(pts) + ((tip,) if tip else ())]
         self._by_x: list = []          # the points in x order, to find those between two x quickly
 
-    def taken(self, x0: float, x1: float, skip=()) -> list:
+    def take(self, rect: tuple) -> None:
+        """A node's rectangle (x0, y0, x1, y1) is taken.  The nodes of a column mostly share their
+        sides, so a look between two x goes through a few sides, not through every node."""
+        self._spans.setdefault((rect[0], rect[2]), []).append((rect[1], rect[3]))
+
+    def taken(self, x0: float, x1: float) -> list:
         """The (top, bottom) spans taken between x0 and x1, merged, in order."""
-        spans = [(r[1], r[3]) for n, r in self.rects.items() if r[0] < x1 and r[2] > x0 and n not in skip]
+        spans = [span for (left, right), spans in self._spans.items() if left < x1 and right > x0 for span in spans]
         spans += [(b[1], b[3]) for b in self.boxes if b[0] < x1 and b[2] > x0]
-        if len(self._by_x) != len(self.points):          # points are only ever added
-            self._by_x = sorted(self.points)
         by_x = self._by_x
+        if len(by_x) != len(self.points):          # points are only ever added: sort in the new ones
+            by_x += self.points[len(by_x):]
+            by_x.sort()                            # a sorted run and a short one: merged in one pass
         spans += [(y - CLEAR, y + CLEAR) for x, y in
                   by_x[bisect_left(by_x, (x0, -INF)):bisect_right(by_x, (x1, INF))]]
         spans.sort()
@@ -181,7 +189,7 @@ def _extend(geom: Geometry, union, nodes, edges, space: _Space, cols: dict, ends
         want = sum(ys) / len(ys) if ys else None
         y = space.nearest(x - max(half, w / 2), x + max(half, w / 2), h, want, SEP)
         placed[n] = (x, y, w, h)
-        space.rects[n] = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+        space.take((x - w / 2, y - h / 2, x + w / 2, y + h / 2))
 
     for k in sorted(edges):
         u, v = ends[k]

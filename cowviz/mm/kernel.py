@@ -93,6 +93,11 @@ class Kernel:
         raw, self.events = self.events, []
         return narrate(raw, self.era)
 
+    def drop_events(self) -> tuple:
+        """Forget the events since the last call, unread (a step nobody will be shown): ()."""
+        self.events = []
+        return ()
+
     def live_mms(self) -> list[MmStruct]:
         """Every mm some task uses, in task order."""
         seen, out = set(), []

@@ -206,35 +206,33 @@ def take_snapshot(k, reuse: dict | None = None) -> Snapshot:
     the snapshot is the same value either way."""
     facts = k.era.facts
     old = reuse if reuse is not None else {}
-    kept: dict = {}
-
-    def same(key, obj, source):
-        """The snapshot kept for `obj` (the kernel object) if it was made from equal `source`."""
-        was = old.get(key)
-        return was[2] if was is not None and was[0] is obj and was[1] == source else None
-
+    kept: dict = {}              # kernel object -> (what its snapshot was made from, the snapshot, ...)
+    get = old.get
     tasks = tuple(TaskSnap(t.name, mm_id(t.mm)) for t in k.tasks.values())
     mms = []
     zero_used = False
     for mm in k.live_mms():
         vmas = []
+        owner = mm.owner
         for v in mm.mmap.values():
             ptes = tuple(v.ptes)
-            if not zero_used and any(p is not None and p.special for p in ptes):
-                zero_used = True
-            chain = tuple(avc.anon_vma for avc in v.anon_vma_chain)
-            source = (mm.owner, v.name, v.vm_start, v.vm_end, v.vm_pgoff, v.vm_flags, v.anon_vma, chain,
+            chain = tuple([avc.anon_vma for avc in v.anon_vma_chain])
+            source = (owner, v.name, v.vm_start, v.vm_end, v.vm_pgoff, v.vm_flags, v.anon_vma, chain,
                       v.vm_file, ptes)
-            snap = same(("vma", id(v)), v, source) or VmaSnap(
-                vma_id(v), mm_id(mm), v.name, v.vm_start, v.vm_end, v.vm_pgoff,
-                tuple(name for flag, name in VM_FLAG_NAMES if v.vm_flags & flag),
-                "rw" if v.vm_flags & VM_WRITE else "ro", bool(v.vm_flags & VM_SHARED),
-                anon_vma_id(v.anon_vma) if v.anon_vma is not None else None,
-                tuple(anon_vma_id(av) for av in chain),
-                v.vm_file.id if v.vm_file is not None else None, ptes)
-            kept[("vma", id(v))] = (v, source, snap)
-            vmas.append(snap)
-        mms.append(MmSnap(mm_id(mm), mm.owner,
+            was = get(v)
+            if was is None or was[0] != source:
+                was = (source, VmaSnap(
+                    vma_id(v), mm_id(mm), v.name, v.vm_start, v.vm_end, v.vm_pgoff,
+                    tuple(name for flag, name in VM_FLAG_NAMES if v.vm_flags & flag),
+                    "rw" if v.vm_flags & VM_WRITE else "ro", bool(v.vm_flags & VM_SHARED),
+                    anon_vma_id(v.anon_vma) if v.anon_vma is not None else None,
+                    tuple(anon_vma_id(av) for av in chain),
+                    v.vm_file.id if v.vm_file is not None else None, ptes),
+                    any(p is not None and p.special for p in ptes))      # maps the zero page
+            kept[v] = was
+            vmas.append(was[1])
+            zero_used = zero_used or was[2]
+        mms.append(MmSnap(mm_id(mm), owner,
                           tuple(task_id(t.name) for t in k.tasks.values() if t.mm is mm),
                           mm.map_count, mm.has_pinned if facts.has_pinned_flag else None,
                           facts.has_pinned_flag, memcg_id(mm.memcg), tuple(vmas)))
@@ -243,38 +241,43 @@ def take_snapshot(k, reuse: dict | None = None) -> Snapshot:
     for h in k.holders.values():
         held = tuple(h.refs)
         # A GupRef never changes once taken, so the same references make the same snapshot.
-        was = old.get(("holder", h.name))
-        if was is None or was[0] is not h or was[1] != (h.kind, held):
-            was = (h, (h.kind, held), HolderSnap(holder_id(h), h.name, h.kind, _ref_snaps(held)),
+        was = get(h)
+        if was is None or was[0] != (h.kind, held):
+            was = ((h.kind, held), HolderSnap(holder_id(h), h.name, h.kind, _ref_snaps(held)),
                    any(r.page.kind == "zero" for r in held))
-        kept[("holder", h.name)] = was
-        holders.append(was[2])
-        zero_used = zero_used or was[3]
+        kept[h] = was
+        holders.append(was[1])
+        zero_used = zero_used or was[2]
     if zero_used:
         pages.append(PageSnap(page_id(0), 0, "zero", "0", None, None, None, False, None, None, 0, None))
     exclusive_known = facts.pg_anon_exclusive
-    for pfn in sorted(k.pages):
-        p = k.pages[pfn]
+    all_pages = k.pages
+    for pfn in sorted(all_pages):
+        p = all_pages[pfn]
         anon = PageAnon(p)
         exclusive = p.anon_exclusive if exclusive_known and anon else None
         source = (p.kind, p.data, p._refcount, p._mapcount, exclusive, p.mapping if anon else None, p.index, p.memcg)
-        snap = same(("page", pfn), p, source) or PageSnap(
-            page_id(pfn), pfn, p.kind, p.data, p._refcount, p._mapcount + 1,
-            p._refcount // GUP_PIN_COUNTING_BIAS, p._refcount >= GUP_PIN_COUNTING_BIAS, exclusive,
-            anon_vma_id(p.mapping) if anon else None, p.index,
-            memcg_id(p.memcg) if p.memcg is not None else None)
-        kept[("page", pfn)] = (p, source, snap)
-        pages.append(snap)
+        was = get(p)
+        if was is None or was[0] != source:
+            was = (source, PageSnap(
+                page_id(pfn), pfn, p.kind, p.data, p._refcount, p._mapcount + 1,
+                p._refcount // GUP_PIN_COUNTING_BIAS, p._refcount >= GUP_PIN_COUNTING_BIAS, exclusive,
+                anon_vma_id(p.mapping) if anon else None, p.index,
+                memcg_id(p.memcg) if p.memcg is not None else None))
+        kept[p] = was
+        pages.append(was[1])
     anon_vmas = []
     for av in sorted(k.anon_vmas.values(), key=_av_id):
-        vmas = tuple(avc.vma for avc in av.rb_root)
+        vmas = tuple([avc.vma for avc in av.rb_root])
         source = (av.root, av.parent, av.refcount, av.num_children, av.num_active_vmas, av.degree, vmas,
-                  tuple((v.vm_mm.owner, v.name) for v in vmas))
-        snap = same(("anon_vma", av.id), av, source) or AnonVmaSnap(
-            anon_vma_id(av), anon_vma_id(av.root), anon_vma_id(av.parent), av.refcount,
-            av.num_children, av.num_active_vmas, av.degree, tuple(vma_id(v) for v in vmas))
-        kept[("anon_vma", av.id)] = (av, source, snap)
-        anon_vmas.append(snap)
+                  tuple([(v.vm_mm.owner, v.name) for v in vmas]))
+        was = get(av)
+        if was is None or was[0] != source:
+            was = (source, AnonVmaSnap(
+                anon_vma_id(av), anon_vma_id(av.root), anon_vma_id(av.parent), av.refcount,
+                av.num_children, av.num_active_vmas, av.degree, tuple(vma_id(v) for v in vmas)))
+        kept[av] = was
+        anon_vmas.append(was[1])
     anon_vmas = tuple(anon_vmas)
     memcgs = tuple(
         MemcgSnap(memcg_id(m), m.name, m.usage, m.limit,

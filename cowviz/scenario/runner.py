@@ -40,6 +40,13 @@ class StepResult:
     def result(self) -> str:
         return Outcome(self.output, self.error).result
 
+    def forgotten(self) -> "StepResult":
+        """This step without its snapshot and events (what the sandbox keeps of an old step); a
+        quicker dataclasses.replace(self, snapshot=None, events=())."""
+        step = object.__new__(StepResult)
+        step.__dict__.update(self.__dict__, snapshot=None, events=())
+        return step
+
 
 @dataclass(frozen=True)
 class Run:
@@ -175,12 +182,14 @@ class LiveRun:
         self.every = checkpoints
         self._kept: dict = {}           # step number -> (pickled kernel, cells)
 
-    def add(self, cmd: Command, step: Step | None = None) -> StepResult:
-        """Run one more command.  Raises InvariantError (the model is wrong) or RunLimitError."""
+    def add(self, cmd: Command, step: Step | None = None, quiet: bool = False) -> StepResult:
+        """Run one more command.  Raises InvariantError (the model is wrong) or RunLimitError.
+        `quiet`: the step keeps no events (they are not put in words), for a step run again that
+        will not be shown (the sandbox keeps the events of its last three steps only)."""
         k, era = self.kernel, self.era
         n = len(self.steps) + 1
         outcome, held, message = execute(k, cmd)
-        events = tuple(k.take_events())
+        events = tuple(k.take_events()) if not quiet else k.drop_events()
         if self.check:
             problems = check_invariants(k)
             if problems:
@@ -239,8 +248,8 @@ class LiveRun:
         # These steps ran on this era before, with the invariants checked; they run the same again.
         check, self.check = self.check, False
         try:
-            for cmd in commands[at:]:
-                self.add(cmd)
+            for i, cmd in enumerate(commands[at:], at):
+                self.add(cmd, quiet=i < n - 3)
         finally:
             self.check = check
 

@@ -17,7 +17,6 @@ switching straight back replays nothing; a typed line or an undo drops it.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime
 
 import yaml
@@ -82,11 +81,12 @@ class Sandbox:
             self._run = self.live.run()
         return self._run
 
-    def _add(self, cmd, done: list) -> None:
+    def _add(self, cmd, done: list, quiet: bool = False) -> None:
         """Run one command on the live kernel (the caller checked it); `done` are the commands before it.
-        A command that takes the diagram past its `objects` limit is taken back (WebError)."""
+        A command that takes the diagram past its `objects` limit is taken back (WebError).  `quiet`:
+        a step run again that will be older than the last three, whose events are not kept (_forget)."""
         try:
-            step = self.live.add(cmd)
+            step = self.live.add(cmd, quiet=quiet)
         except InvariantError as e:
             # The kernel is in a state the model should never reach: rebuild it without this command.
             self.live.rewind(done)
@@ -112,7 +112,7 @@ class Sandbox:
         for i, cmd in enumerate(commands):
             if cancelled is not None and cancelled():
                 raise Cancelled()
-            self._add(cmd, commands[:i])
+            self._add(cmd, commands[:i], quiet=i < len(commands) - 3)
 
     def _checked_at_end(self, run) -> None:
         """Do `run` (commands run again from the start: an era switch, a restore), checking the
@@ -301,7 +301,7 @@ def _forget(steps: list) -> None:
     ever drawn again (an undo needs both), and taking a command back the three before it."""
     i = len(steps) - 4
     while i >= 0 and steps[i].snapshot is not None:
-        steps[i] = dataclasses.replace(steps[i], snapshot=None, events=())
+        steps[i] = steps[i].forgotten()
         i -= 1
 
 

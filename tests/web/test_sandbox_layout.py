@@ -227,3 +227,27 @@ def test_a_width_group_younger_than_the_last_full_layout_that_grows_lays_out_aga
     restored, rview = sandbox(lines, era="5.7")
     assert tview.frame_json() == rview.frame_json()
     assert tview.layouter.records[-1].full
+
+
+def test_a_replay_puts_in_words_only_the_steps_it_keeps_and_keeps_what_typing_keeps(monkeypatch):
+    """An era switch and an undo run commands again; only the last three steps keep their events
+    (sandbox._forget), so only theirs are put in words, and the steps, frame and pane are those of the
+    same lines typed under that era."""
+    from cowviz.mm import kernel
+    told = []
+    real = kernel.Kernel.take_events
+    monkeypatch.setattr(kernel.Kernel, "take_events", lambda k: (told.append(1), real(k))[1])
+    lines = session_lines(40)
+    box, view = sandbox(lines, "5.8")
+    told.clear()
+    box.set_era("6.x")
+    assert len(told) == 3
+    typed, tview = sandbox(lines, "6.x", typed=True)
+    assert box.run.steps == typed.run.steps and view.frame_json() == tview.frame_json()
+    assert [bool(s.events) for s in box.run.steps[-4:]] == [False, True, True, True]
+    told.clear()
+    box.undo()
+    assert len(told) == 3                      # the checkpoint is 7 steps back (CHECKPOINT 32)
+    typed.undo()
+    assert box.run.steps == typed.run.steps
+    assert view.frame_json() == tview.frame_json()
