@@ -36,14 +36,10 @@ class SideMap:
         self.sides: dict[str, str] = {}
         self._height: dict[str, float] = {}      # mm or holder id -> the most height it needed
         self._alive: set = set()
-        self._seen: dict = {}                    # the heights see() was told last
         self._mms = 0
 
     def see(self, heights: dict) -> None:
         """The processes and holders of the snapshot being drawn: id -> height (points, roughly)."""
-        if heights == self._seen:
-            return                               # as the snapshot before (most steps): nothing to add
-        self._seen = heights
         self._alive = set(heights)
         for obj_id, height in heights.items():
             self._height[obj_id] = max(self._height.get(obj_id, 0.0), height)
@@ -112,6 +108,7 @@ class PartCache:
         self.parts: dict = {}          # part id -> Part
         self.new: list = []
         self.runs = ()                 # the last snapshot's runs of pages (the next one keeps it if equal)
+        self.heights = None            # what the side map was told of the last snapshot (SideMap.see)
 
 
 def build_graph(snapshot, events=(), expanded=(), sides: SideMap | None = None,
@@ -168,7 +165,8 @@ def graph_parts(snapshot, expanded=(), sides: SideMap | None = None, hide: froze
     heights = {mm.id: _mm_height(mm, plan) for mm in snapshot.mms}
     for h in snapshot.holders:
         heights[h.id] = _holder_height(h)
-    sides.see(heights)
+    if cache is None or heights != cache.heights:
+        sides.see(heights)            # (telling it what it was told of the snapshot before changes nothing)
     for mm in snapshot.mms:
         side = sides.of_mm(mm.id)
         part(mm.id, (side, hide, mm[:-1]), _add_mm, mm, side, hide)      # all but its VMAs
@@ -206,7 +204,7 @@ def graph_parts(snapshot, expanded=(), sides: SideMap | None = None, hide: froze
         part(m.id, (side, m), _add_memcg, m, side)
 
     if cache is not None:
-        cache.parts, cache.new, cache.runs = kept, new, runs
+        cache.parts, cache.new, cache.runs, cache.heights = kept, new, runs, heights
     return parts
 
 
