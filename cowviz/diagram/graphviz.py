@@ -13,12 +13,17 @@ that measures a text, loading the fonts, changed one layout in four of one graph
 lays out one graph after the empty one and exits.  Its answer is byte for byte a fresh `dot`'s
 (1,024 of 1,024 layouts of 128 graphs); tests/diagram/test_cache.py checks that on the
 machine's Graphviz.
+
+A layout can also be started ahead of the moment it is wanted (Started, run_dot(started=)):
+an era switch starts its last full state's layout while it replays the commands after it.
 """
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
+import tempfile
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future
@@ -193,12 +198,75 @@ def _primed_layout(prog: str, dot_text: str):
     return p.returncode, out, err
 
 
-def run_dot(dot_text: str, fmt: str, *args: str, cache: bool = True) -> bytes:
-    """Lay out and render DOT text with `dot -T<fmt>`; cached by (text, format, args)."""
+class Started:
+    """A `dot -Tjson0` started ahead of the layout that will want it (history.py, expect()): it
+    reads its text from a file and writes its answer to one, so it runs beside Python without
+    needing Python (a thread feeding a pipe waits for the interpreter at every read)."""
+
+    def __init__(self, dot_text: str):
+        self.text = dot_text
+        self._files = [tempfile.TemporaryFile() for _ in range(3)]
+        fin, fout, ferr = self._files
+        fin.write(dot_text.encode("utf-8"))
+        fin.seek(0)
+        try:
+            self._proc = subprocess.Popen([find_dot(), "-Tjson0"], stdin=fin, stdout=fout, stderr=ferr)
+        except (OSError, GraphvizMissing):
+            self._proc = None        # the layout runs when it is asked for, and says why it cannot
+
+    def result(self):
+        """(returncode, stdout, stderr) once it has ended, or None if it did not start."""
+        if self._proc is None:
+            return None
+        try:
+            _wait(self._proc, TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.discard()
+            raise GraphvizError(f"dot took more than {TIMEOUT} s") from None
+        _, fout, ferr = self._files
+        fout.seek(0)
+        ferr.seek(0)
+        done = self._proc.returncode, fout.read(), ferr.read()
+        self.discard()
+        return done
+
+    def discard(self) -> None:
+        """End it if it still runs (its answer is not wanted) and let go of its files."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        for f in self._files:
+            f.close()
+
+
+def _wait(proc, timeout: float) -> None:
+    """proc.wait(timeout), woken when the process ends: Popen.wait with a timeout polls, sleeping
+    ever longer (up to 50 ms) between looks; a pidfd (Linux 5.3) can be waited on instead."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        proc.wait(timeout=timeout)
+        return
+    try:
+        if not select.select([fd], [], [], timeout)[0]:
+            raise subprocess.TimeoutExpired(proc.args, timeout)
+    finally:
+        os.close(fd)
+    proc.wait()
+
+
+def run_dot(dot_text: str, fmt: str, *args: str, cache: bool = True, started: Started | None = None) -> bytes:
+    """Lay out and render DOT text with `dot -T<fmt>`; cached by (text, format, args).  `started`:
+    a Started run of this text and format, whose answer is taken if the cache has none."""
     prog = find_dot()
+    if started is not None and (started.text != dot_text or fmt != "json0" or args):
+        started.discard()
+        started = None
 
     def compute() -> bytes:
-        done = _primed_layout(prog, dot_text) if fmt == "json0" and not args else None
+        done = started.result() if started is not None else None
+        if done is None and fmt == "json0" and not args:
+            done = _primed_layout(prog, dot_text)
         if done is None:
             try:
                 ran = subprocess.run([prog, f"-T{fmt}", *args], input=dot_text.encode("utf-8"),
@@ -214,6 +282,10 @@ def run_dot(dot_text: str, fmt: str, *args: str, cache: bool = True) -> bytes:
             raise GraphvizError(f"dot -T{fmt} failed: " + (msg[-1] if msg else f"exit {returncode}"))
         return stdout
 
-    if not cache:
-        return compute()
-    return CACHE.get((dot_text, fmt, args), compute)
+    try:
+        if not cache:
+            return compute()
+        return CACHE.get((dot_text, fmt, args), compute)
+    finally:
+        if started is not None:
+            started.discard()        # the answer was cached already: the run is not needed

@@ -18,7 +18,8 @@ the states after it, in order, which makes it a function of the history only:
 
   * the same history typed line by line, restored at once (a reload) or reached by an undo
     lays out the same; a restore or an era switch runs Graphviz once (for the last full state),
-    not once per full state on the way;
+    not once per full state on the way, and an era switch starts that run while it still replays
+    the commands after it (expect());
   * an undo takes its state back out of the union (each push records what it added, and a pop
     removes exactly that), so `command` + `undo` repeated does not grow anything;
   * memory is bounded by the history: one small record per state, the geometry of each full
@@ -45,6 +46,7 @@ import networkx as nx
 from .dot import ASPECT, GRAPH_ATTRS, dot_text, table_size, tables
 from .frame import Frame
 from .graph import PartCache, SideMap, assemble, build_graph, graph_parts
+from .graphviz import Started
 from .layout import assign_sizes, fit_drawing, grow_sizes, layout, merge_parts
 from .place import Placer
 
@@ -52,6 +54,7 @@ HARD_KINDS = ("task", "mm", "vma", "pte")     # a process box or a VMA table cha
 MIN_PLACED = 8             # objects placed into a full layout before the drawing is laid out afresh ...
 PLACED_SHARE = 0.25        # ... or this share of the objects it had, whichever is more
 KEEP = 8                   # every KEEP-th placed state keeps its drawing, so an undo places at most KEEP - 1
+EARLY = 16                 # how many states before the expected one a replay's full layout starts at once (expect())
 
 
 def fit_estimated(union) -> None:
@@ -124,6 +127,8 @@ class HistoryLayouter:
         self._last = None              # (record, geometry) of the last state drawn
         self.layouts = 0               # full layouts made (Graphviz runs of the union; tests, benchmark)
         self.placements = 0            # pushes drawn by placing their objects into the drawing
+        self._expect = None            # the state whose full layout to start as soon as it is pushed (expect())
+        self._early = None             # (index, union, DOT text, graphviz.Started) of that layout
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -152,6 +157,28 @@ class HistoryLayouter:
             self.records.append(rec)
             self._prev, self._graph = self._graph, (snapshot, parts, events)
             self._snap, self._caption = snapshot, caption
+            if rec.full and self._expect is not None and len(self.records) - 1 >= self._expect - EARLY \
+                    and not self.legend:
+                if self._early is not None:
+                    self._early[3].discard()
+                self._early = self._start_full()
+
+    def expect(self, index: int | None) -> None:
+        """Many states are about to be pushed at once (an era switch replays the commands), and
+        the last one's drawing likely extends a full state near `index` (the one it extended under
+        the era before; eras differ in the objects a command makes, so not always that one).  A
+        full state from EARLY states before it on starts its Graphviz layout when it is pushed, in
+        a thread beside the pushes after it, rather than when frame() asks for it; a later full
+        state starts its own, and the earlier one was for nothing."""
+        self._expect = index
+
+    def _start_full(self):
+        """Start Graphviz on the union as it is now (the state just pushed: what _full() lays out)."""
+        union = self.union.copy()
+        assign_sizes(union)
+        fit_estimated(union)
+        text = dot_text(union)
+        return len(self.records) - 1, union, text, Started(text)
 
     def _needs_full(self, rec: _Record, prev: _Record | None, before: dict, widths: dict) -> bool:
         """Whether this state is laid out by Graphviz (see the module's docstring); from the union only."""
@@ -180,6 +207,9 @@ class HistoryLayouter:
         that are now the last two (None where there is none), to draw the new last state."""
         with self._lock:
             rec = self.records.pop()
+            if self._early is not None and self._early[0] >= len(self.records):
+                self._early[3].discard()
+                self._early = None
             _take_out(self.union, rec)
             # Draw the new last state with the side map as it was when it was pushed (build_graph
             # only reads it for objects it has already placed), the one before likewise.
@@ -235,6 +265,14 @@ class HistoryLayouter:
 
     def _full(self, index: int):
         """Graphviz's layout of the union as it was at state `index`."""
+        early, self._early = self._early, None
+        if early is not None and early[0] == index:
+            # Started when the state was pushed: the same union, so the same DOT text and layout.
+            geom, _ = layout(early[1], early[2], early[3])
+            self.layouts += 1
+            return geom
+        if early is not None:
+            early[3].discard()
         union = self.union
         if index < len(self.records) - 1:
             union = union.copy()

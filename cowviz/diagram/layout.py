@@ -259,10 +259,11 @@ GEOMETRY_BYTES = 32 << 20     # the parsed layouts kept, by the size of their DO
 _geometry_bytes = [0]
 
 
-def layout(union) -> tuple[Geometry, str]:
-    """Lay out the union graph with Graphviz (cached by its DOT text)."""
-    text = dot_text(union)
-    data = run_dot(text, "json0")
+def layout(union, text: str | None = None, started=None) -> tuple[Geometry, str]:
+    """Lay out the union graph with Graphviz (cached by its DOT text).  `text`: that text, made
+    already; `started`: its Graphviz run, started already (graphviz.Started)."""
+    text = dot_text(union) if text is None else text
+    data = run_dot(text, "json0", started=started)
     with _geometry_lock:
         geom = _geometry_cache.get(text)
     if geom is None:

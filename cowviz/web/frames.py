@@ -98,6 +98,16 @@ class SandboxFrames:
             self.layouter.pop(last, before_last)
             self._json = None
 
+    def last_full(self) -> int | None:
+        """The state the last one's drawing extends (laid out by Graphviz), None without one."""
+        layouter = self.layouter
+        return layouter.records[-1].base if layouter is not None and layouter.records else None
+
+    def expect(self, index: int | None) -> None:
+        """A replay follows: lay out state `index` as soon as it is pushed (HistoryLayouter.expect)."""
+        if self.layouter is not None:
+            self.layouter.expect(index)
+
     def objects(self) -> int | None:
         """How many objects the diagram keeps a place for (None without a diagram)."""
         return self.layouter.objects if self.layouter is not None else None

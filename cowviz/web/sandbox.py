@@ -108,7 +108,12 @@ class Sandbox:
 
     def _replay(self, commands: list, era: str, cancelled=None) -> None:
         """Run `commands` from the start under `era`, once, and show the result."""
+        # The drawing under the new era most likely extends the same full state as the one it
+        # replaces (the commands are the same): its Graphviz layout starts as soon as it is there.
+        last_full = self.view.last_full() if self.view is not None else None
         self._start(era)
+        if self.view is not None:
+            self.view.expect(last_full)
         for i, cmd in enumerate(commands):
             if cancelled is not None and cancelled():
                 raise Cancelled()

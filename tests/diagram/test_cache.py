@@ -140,3 +140,18 @@ def test_a_bad_graph_in_a_primed_dot_is_a_graphviz_error():
     with pytest.raises(graphviz.GraphvizError) as e:
         run_dot("digraph broken_%d { a -> ; }" % threading.get_ident(), "json0")
     assert "syntax error" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_started_layout_is_the_answer_of_run_dot_and_a_bad_one_its_error():
+    text = 'digraph started_%d { a -> b; }' % threading.get_ident()
+    started = graphviz.Started(text)
+    assert run_dot(text, "json0", started=started) == subprocess.run(
+        [graphviz.find_dot(), "-Tjson0"], input=text.encode(), capture_output=True).stdout
+    assert started._proc.returncode == 0 and started._files[1].closed
+    bad = graphviz.Started("digraph started_bad_%d { a -> ; }" % threading.get_ident())
+    with pytest.raises(graphviz.GraphvizError) as e:
+        run_dot(bad.text, "json0", started=bad)
+    assert "syntax error" in str(e.value)
+    other = graphviz.Started(text + " ")          # not the text asked for: ended, not used
+    run_dot(text, "json0", started=other)
+    assert other._proc.poll() is not None and other._files[1].closed

@@ -251,3 +251,47 @@ def test_a_replay_puts_in_words_only_the_steps_it_keeps_and_keeps_what_typing_ke
     typed.undo()
     assert box.run.steps == typed.run.steps
     assert view.frame_json() == tview.frame_json()
+
+
+def test_an_era_switch_starts_the_layout_of_its_last_full_state_while_it_replays(monkeypatch):
+    """The drawing under the new era extends (most likely) a full state near the one it extended
+    before: that state's Graphviz run starts when the replay pushes it, beside the rest of the
+    replay; what is drawn is what the same lines typed under that era draw."""
+    from cowviz.diagram import graphviz
+    from cowviz.diagram.history import EARLY
+    started = []
+    real = graphviz.Started.__init__
+
+    def start(self, text):
+        real(self, text)
+        started.append(self)
+
+    monkeypatch.setattr(graphviz.Started, "__init__", start)
+    lines = session_lines(120)
+    box, view = sandbox(lines, "5.8")
+    assert started == []                       # typing starts nothing ahead
+    base = view.last_full()
+    box.set_era("5.9")
+    frame = view.frame_json()
+    assert len(started) == 1 and view.layouter.layouts == 1
+    assert (started[0].text, "json0", ()) in CACHE.done     # its answer is the layout drawn
+    assert started[0]._proc.poll() is not None and started[0]._files[1].closed
+    assert abs(view.last_full() - base) <= EARLY
+    CACHE.clear()
+    assert frame == sandbox(lines, "5.9", typed=True)[1].frame_json()
+
+
+def test_a_layout_started_for_a_state_that_is_not_the_last_full_one_is_ended(monkeypatch):
+    from cowviz.diagram import graphviz
+    started = []
+    real = graphviz.Started.__init__
+    monkeypatch.setattr(graphviz.Started, "__init__", lambda self, text: (real(self, text), started.append(self))[0])
+    lines = session_lines(120)
+    box, view = sandbox(lines, "5.9")
+    view.layouter.records[-1].base = 0         # as if the drawing before had been laid out at the start
+    box.set_era("6.x")                         # so every full state of the replay starts one
+    view.frame_json()
+    fulls = [i for i, r in enumerate(view.layouter.records) if r.full and i >= 1]   # 0 is pushed first
+    assert len(started) == len(fulls) > 1
+    assert all(s._proc.poll() is not None and s._files[1].closed for s in started)   # ended, files closed
+    assert view.frame_json() == sandbox(lines, "6.x")[1].frame_json()
