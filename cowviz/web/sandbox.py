@@ -110,14 +110,18 @@ class Sandbox:
         """Run `commands` from the start under `era`, once, and show the result."""
         # The drawing under the new era most likely extends the same full state as the one it
         # replaces (the commands are the same): its Graphviz layout starts as soon as it is there.
-        last_full = self.view.last_full() if self.view is not None else None
+        last_full = self.view.last_full() if self.view is not None and commands else None
         self._start(era)
         if self.view is not None:
             self.view.expect(last_full)
-        for i, cmd in enumerate(commands):
-            if cancelled is not None and cancelled():
-                raise Cancelled()
-            self._add(cmd, commands[:i], quiet=i < len(commands) - 3)
+        try:
+            for i, cmd in enumerate(commands):
+                if cancelled is not None and cancelled():
+                    raise Cancelled()
+                self._add(cmd, commands[:i], quiet=i < len(commands) - 3)
+        finally:
+            if self.view is not None:
+                self.view.expect(None)            # the lines typed after it are drawn as they come
 
     def _checked_at_end(self, run) -> None:
         """Do `run` (commands run again from the start: an era switch, a restore), checking the

@@ -279,6 +279,12 @@ def test_an_era_switch_starts_the_layout_of_its_last_full_state_while_it_replays
     assert abs(view.last_full() - base) <= EARLY
     CACHE.clear()
     assert frame == sandbox(lines, "5.9", typed=True)[1].frame_json()
+    for line in session_lines(200)[120:]:       # typed after it, a restore: nothing is started ahead
+        box.apply(line)
+        view.frame_json()
+    restored = Sandbox("5.9", view=SandboxFrames("5.9"))
+    restored.restore(lines)
+    assert len(started) == 1
 
 
 def test_a_layout_started_for_a_state_that_is_not_the_last_full_one_is_ended(monkeypatch):
