@@ -40,6 +40,7 @@ is a full layout there; the sandbox draws its key in the page (legend=False).
 from __future__ import annotations
 
 import threading
+from typing import NamedTuple
 
 import networkx as nx
 
@@ -88,6 +89,14 @@ def _widest(union) -> dict:
     return widest
 
 
+class _Early(NamedTuple):
+    """A full state's Graphviz layout started when the state was pushed (expect())."""
+    index: int                     # the state
+    union: object                  # the union as it was then, sized and fitted: what _full() lays out
+    text: str                      # its DOT text
+    run: Started                   # Graphviz on that text
+
+
 class _Record:
     """One state of the history: what its push added to the union (to take it out again), and how
     it is laid out."""
@@ -128,7 +137,7 @@ class HistoryLayouter:
         self.layouts = 0               # full layouts made (Graphviz runs of the union; tests, benchmark)
         self.placements = 0            # pushes drawn by placing their objects into the drawing
         self._expect = None            # the state whose full layout to start as soon as it is pushed (expect())
-        self._early = None             # (index, union, DOT text, graphviz.Started) of that layout
+        self._early = None             # _Early: that layout, started
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -160,7 +169,7 @@ class HistoryLayouter:
             if rec.full and self._expect is not None and len(self.records) - 1 >= self._expect - EARLY \
                     and not self.legend:
                 if self._early is not None:
-                    self._early[3].discard()
+                    self._early.run.discard()
                 self._early = self._start_full()
 
     def expect(self, index: int | None) -> None:
@@ -178,7 +187,7 @@ class HistoryLayouter:
         assign_sizes(union)
         fit_estimated(union)
         text = dot_text(union)
-        return len(self.records) - 1, union, text, Started(text)
+        return _Early(len(self.records) - 1, union, text, Started(text))
 
     def _needs_full(self, rec: _Record, prev: _Record | None, before: dict, widths: dict) -> bool:
         """Whether this state is laid out by Graphviz (see the module's docstring); from the union only."""
@@ -207,8 +216,8 @@ class HistoryLayouter:
         that are now the last two (None where there is none), to draw the new last state."""
         with self._lock:
             rec = self.records.pop()
-            if self._early is not None and self._early[0] >= len(self.records):
-                self._early[3].discard()
+            if self._early is not None and self._early.index >= len(self.records):
+                self._early.run.discard()
                 self._early = None
             _take_out(self.union, rec)
             # Draw the new last state with the side map as it was when it was pushed (build_graph
@@ -266,13 +275,13 @@ class HistoryLayouter:
     def _full(self, index: int):
         """Graphviz's layout of the union as it was at state `index`."""
         early, self._early = self._early, None
-        if early is not None and early[0] == index:
+        if early is not None and early.index == index:
             # Started when the state was pushed: the same union, so the same DOT text and layout.
-            geom, _ = layout(early[1], early[2], early[3])
+            geom, _ = layout(early.union, early.text, early.run)
             self.layouts += 1
             return geom
         if early is not None:
-            early[3].discard()
+            early.run.discard()
         union = self.union
         if index < len(self.records) - 1:
             union = union.copy()

@@ -168,7 +168,7 @@ class LiveRun:
     """
 
     def __init__(self, era_id: str, check: bool = True, max_cells: int | None = MAX_RUN_CELLS, source=None,
-                 checkpoints: int | None = None):
+                 checkpoints: int | None = None, told: int | None = None):
         self.kernel = new_kernel(era_id)
         self.era = self.kernel.era.id
         self.check = check
@@ -181,11 +181,13 @@ class LiveRun:
         # Every `checkpoints` steps the kernel is kept (pickled), so that rewind() runs only the steps since.
         self.every = checkpoints
         self._kept: dict = {}           # step number -> (pickled kernel, cells)
+        # Steps run again by rewind() are put in words only if they are among the last `told` (None: all).
+        self.told = told
 
     def add(self, cmd: Command, step: Step | None = None, quiet: bool = False) -> StepResult:
         """Run one more command.  Raises InvariantError (the model is wrong) or RunLimitError.
         `quiet`: the step keeps no events (they are not put in words), for a step run again that
-        will not be shown (the sandbox keeps the events of its last three steps only)."""
+        will not be shown (older than the last `told`)."""
         k, era = self.kernel, self.era
         n = len(self.steps) + 1
         outcome, held, message = execute(k, cmd)
@@ -249,7 +251,7 @@ class LiveRun:
         check, self.check = self.check, False
         try:
             for i, cmd in enumerate(commands[at:], at):
-                self.add(cmd, quiet=i < n - 3)
+                self.add(cmd, quiet=self.told is not None and i < n - self.told)
         finally:
             self.check = check
 

@@ -37,6 +37,7 @@ from .library import WebError, check_era
 DEFAULT_LIMITS = {"tasks": 6, "vmas": 4, "pages": 16, "commands": 200, "count": 2048, "refs": 4096,
                   "line": MAX_LINE, "objects": 150}
 CHECKPOINT = 32        # commands between two kept kernels: an undo runs at most this many again
+SHOWN = 3              # the last steps that keep their snapshot and events (_forget); a replay tells only these
 
 
 class Cancelled(Exception):
@@ -69,7 +70,7 @@ class Sandbox:
 
     def _start(self, era: str) -> None:
         self._was = None
-        self.live = LiveRun(era, check=self._each, max_cells=None, checkpoints=CHECKPOINT)
+        self.live = LiveRun(era, check=self._each, max_cells=None, checkpoints=CHECKPOINT, told=SHOWN)
         self._run = None
         if self.view is not None:
             self.view.reset(era)
@@ -84,7 +85,7 @@ class Sandbox:
     def _add(self, cmd, done: list, quiet: bool = False) -> None:
         """Run one command on the live kernel (the caller checked it); `done` are the commands before it.
         A command that takes the diagram past its `objects` limit is taken back (WebError).  `quiet`:
-        a step run again that will be older than the last three, whose events are not kept (_forget)."""
+        a step run again that will be older than the last SHOWN, whose events are not kept (_forget)."""
         try:
             step = self.live.add(cmd, quiet=quiet)
         except InvariantError as e:
@@ -118,7 +119,7 @@ class Sandbox:
             for i, cmd in enumerate(commands):
                 if cancelled is not None and cancelled():
                     raise Cancelled()
-                self._add(cmd, commands[:i], quiet=i < len(commands) - 3)
+                self._add(cmd, commands[:i], quiet=i < len(commands) - SHOWN)
         finally:
             if self.view is not None:
                 self.view.expect(None)            # the lines typed after it are drawn as they come
@@ -306,9 +307,9 @@ class Sandbox:
 
 
 def _forget(steps: list) -> None:
-    """Drop the snapshots and events of all but the last three steps: only the last two states are
-    ever drawn again (an undo needs both), and taking a command back the three before it."""
-    i = len(steps) - 4
+    """Drop the snapshots and events of all but the last SHOWN (three) steps: only the last two states
+    are ever drawn again (an undo needs both), and taking a command back the three before it."""
+    i = len(steps) - SHOWN - 1
     while i >= 0 and steps[i].snapshot is not None:
         steps[i] = steps[i].forgotten()
         i -= 1
