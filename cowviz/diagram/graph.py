@@ -319,29 +319,48 @@ def _add_vma(g, vma, side, box, plan, hide=frozenset()):
     for av in vma.anon_vma_chain if "anon_vma" not in hide else ():
         _edge(g, vma.id, av, "avc", cls=("own",) if av == vma.anon_vma else ())
     for row in plan.rows[vma.id]:
-        node_id = ids.pte_in(vma.id, row.first, row.last)
-        where = f"[{row.first}]" if row.count == 1 else f"[{row.first}-{row.last}]"
-        many = f" ×{row.count}" if row.count > 1 else ""
-        pte = row.pte
-        attrs = {"index": row.first, "last": row.last, "count": row.count, "present": pte is not None}
-        if pte is None:
-            text, cls = f"{where} none{many}", ("none",)
-        else:
-            rw = "RW" if pte.write else "RO"
-            if pte.special:
-                target = "zero page"
-            elif row.count == 1:
-                target = f"pfn {pte.pfn}"
-            else:
-                target = f"pfn {row.pfn_first}-{row.pfn_last}"
-            text, cls = f"{where} {rw} {target}{many}", (rw.lower(),)
-            attrs.update(write=pte.write, dirty=pte.dirty, special=pte.special,
-                         pfn=row.pfn_first, pfn_last=row.pfn_last)
-        _node(g, node_id, "pte", side + "1", box, (text,), attrs,
-              cls + (("run",) if row.count > 1 else ()), seq=row.first)
-        if pte is not None:
-            _edge(g, node_id, _page_node(plan, 0 if pte.special else row.pfn_first), "map", cls=(rw.lower(),))
+        target = None if row.pte is None else _page_node(plan, 0 if row.pte.special else row.pfn_first)
+        key = (vma.id, side, box, row, target)
+        ops = _ROW_OPS.get(key)
+        if ops is None:
+            if len(_ROW_OPS) >= ROW_OPS:
+                _ROW_OPS.clear()
+            ops = _ROW_OPS[key] = _row(_Ops(), vma.id, side, box, row, target)
+        g.extend(ops)
     _edge(g, vma.mm, vma.id, "mm_vma")
+
+
+# A VMA whose page table changed is made again, but most of its rows are as they were: each row's
+# node and edge are made once per (VMA, side, box, row, page node), the same calls every time.
+ROW_OPS = 8192
+_ROW_OPS: dict = {}
+
+
+def _row(g, vma_id: str, side: str, box: tuple, row, target: str | None) -> tuple:
+    """The calls that add one PTE row (and its map edge to the page node `target`)."""
+    node_id = ids.pte_in(vma_id, row.first, row.last)
+    where = f"[{row.first}]" if row.count == 1 else f"[{row.first}-{row.last}]"
+    many = f" ×{row.count}" if row.count > 1 else ""
+    pte = row.pte
+    attrs = {"index": row.first, "last": row.last, "count": row.count, "present": pte is not None}
+    if pte is None:
+        text, cls = f"{where} none{many}", ("none",)
+    else:
+        rw = "RW" if pte.write else "RO"
+        if pte.special:
+            target_text = "zero page"
+        elif row.count == 1:
+            target_text = f"pfn {pte.pfn}"
+        else:
+            target_text = f"pfn {row.pfn_first}-{row.pfn_last}"
+        text, cls = f"{where} {rw} {target_text}{many}", (rw.lower(),)
+        attrs.update(write=pte.write, dirty=pte.dirty, special=pte.special,
+                     pfn=row.pfn_first, pfn_last=row.pfn_last)
+    _node(g, node_id, "pte", side + "1", box, (text,), attrs,
+          cls + (("run",) if row.count > 1 else ()), seq=row.first)
+    if pte is not None:
+        _edge(g, node_id, target, "map", cls=(rw.lower(),))
+    return tuple(g)
 
 
 def _page_node(plan, pfn: int) -> str:

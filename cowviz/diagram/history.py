@@ -136,7 +136,7 @@ class HistoryLayouter:
         self._last = None              # (record, geometry) of the last state drawn
         self.layouts = 0               # full layouts made (Graphviz runs of the union; tests, benchmark)
         self.placements = 0            # pushes drawn by placing their objects into the drawing
-        self._expect = None            # the state whose full layout to start as soon as it is pushed (expect())
+        self._expect = None            # full states from this one on start their layout when pushed (expect())
         self._early = None             # _Early: that layout, started
         self._lock = threading.Lock()
 
@@ -166,20 +166,21 @@ class HistoryLayouter:
             self.records.append(rec)
             self._prev, self._graph = self._graph, (snapshot, parts, events)
             self._snap, self._caption = snapshot, caption
-            if rec.full and self._expect is not None and len(self.records) - 1 >= self._expect - EARLY \
-                    and not self.legend:
+            if rec.full and self._expect is not None and len(self.records) - 1 >= self._expect and not self.legend:
                 if self._early is not None:
                     self._early.run.discard()
                 self._early = self._start_full()
 
-    def expect(self, index: int | None) -> None:
-        """Many states are about to be pushed at once (an era switch replays the commands), and
-        the last one's drawing likely extends a full state near `index` (the one it extended under
-        the era before; eras differ in the objects a command makes, so not always that one).  A
-        full state from EARLY states before it on starts its Graphviz layout when it is pushed, in
-        a thread beside the pushes after it, rather than when frame() asks for it; a later full
-        state starts its own, and the earlier one was for nothing."""
-        self._expect = index
+    def expect(self, index: int | None, early: int = EARLY) -> None:
+        """Many states are about to be pushed at once (an era switch replays the commands, a
+        restore runs its lines), and the last one's drawing likely extends a full state near
+        `index` (under an era switch, the one it extended under the era before: eras differ in
+        the objects a command makes, so not always that one; under a restore, the last state,
+        as it is not known).  A full state from `early` states before it on starts its Graphviz
+        layout when it is pushed, in a process beside the pushes after it, rather than when
+        frame() asks for it; a later full state starts its own, and the earlier one was for
+        nothing.  None: states are drawn as they come."""
+        self._expect = None if index is None else index - early
 
     def _start_full(self):
         """Start Graphviz on the union as it is now (the state just pushed: what _full() lays out)."""
@@ -232,6 +233,21 @@ class HistoryLayouter:
                 self._graph = build_graph(*last, self.expanded, _copy_sides(sides))
                 self._snap = last[0]
                 self._caption = self.records[-1].caption
+
+    def retell(self, last, before_last=None) -> None:
+        """The events of the last two states, (snapshot, events) each, put in words after they
+        were pushed (a restore pushes its steps quiet but the last few, and may drop those):
+        the last state is drawn with them."""
+        with self._lock:
+            self._graph = self._told(self._graph, last, -1)
+            self._prev = self._told(self._prev, before_last, -2)
+
+    def _told(self, graph, state, i: int):
+        if graph is None or state is None or len(self.records) < -i:
+            return graph
+        if isinstance(graph, tuple):
+            return graph[:2] + (state[1],)        # (snapshot, parts, events): not drawn yet
+        return build_graph(*state, self.expanded, _copy_sides(self.records[i].sides))     # as pop() does
 
     def frame(self) -> Frame | None:
         """The frame of the last state (None for an empty history), laying it out if it is not yet."""

@@ -90,13 +90,17 @@ class Kernel:
 
     def take_events(self) -> list[Event]:
         """The events since the last call, oldest first, in words and named as the era names them."""
-        raw, self.events = self.events, []
-        return narrate(raw, self.era)
+        return self.tell(self.take_untold())
 
-    def drop_events(self) -> tuple:
-        """Forget the events since the last call, unread (a step nobody will be shown): ()."""
-        self.events = []
-        return ()
+    def take_untold(self) -> list:
+        """The events since the last call, not put in words (a step that may never be shown):
+        tell() puts them in words if it is."""
+        raw, self.events = self.events, []
+        return raw
+
+    def tell(self, raw: list) -> list[Event]:
+        """Events taken by take_untold(), in words (narration depends on the facts recorded only)."""
+        return narrate(raw, self.era)
 
     def live_mms(self) -> list[MmStruct]:
         """Every mm some task uses, in task order."""

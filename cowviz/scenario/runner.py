@@ -7,6 +7,7 @@ InvariantError naming the step, because then the model itself is wrong.
 """
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from dataclasses import dataclass
 
@@ -183,15 +184,23 @@ class LiveRun:
         self._kept: dict = {}           # step number -> (pickled kernel, cells)
         # Steps run again by rewind() are put in words only if they are among the last `told` (None: all).
         self.told = told
+        self._untold: dict = {}         # step number -> its events not in words, for the last `told` quiet steps (tell())
 
     def add(self, cmd: Command, step: Step | None = None, quiet: bool = False) -> StepResult:
         """Run one more command.  Raises InvariantError (the model is wrong) or RunLimitError.
-        `quiet`: the step keeps no events (they are not put in words), for a step run again that
-        will not be shown (older than the last `told`)."""
+        `quiet`: the step keeps no events (they are not put in words), for a step that will most
+        likely not be shown (older than the last `told`); tell() puts them in words if it is."""
         k, era = self.kernel, self.era
         n = len(self.steps) + 1
         outcome, held, message = execute(k, cmd)
-        events = tuple(k.take_events()) if not quiet else k.drop_events()
+        if not quiet:
+            events = tuple(k.take_events())
+        else:
+            events, raw = (), k.take_untold()
+            if self.told and raw:
+                self._untold[n] = raw
+                if len(self._untold) > self.told:
+                    self._untold = {i: r for i, r in self._untold.items() if i > n - self.told}
         if self.check:
             problems = check_invariants(k)
             if problems:
@@ -245,6 +254,7 @@ class LiveRun:
             self.kernel = new_kernel(self.era)
             self.cells = _cells(self.initial)
         self._kept = {i: v for i, v in self._kept.items() if i <= at}
+        self._untold = {i: r for i, r in self._untold.items() if i <= at}
         self._reuse = {}
         del self.steps[at:]
         # These steps ran on this era before, with the invariants checked; they run the same again.
@@ -254,6 +264,16 @@ class LiveRun:
                 self.add(cmd, quiet=self.told is not None and i < n - self.told)
         finally:
             self.check = check
+
+    def tell(self) -> bool:
+        """Put in words the events of those of the last `told` steps that were run quiet (a restore
+        runs its lines quiet but the last few, and lines after them may be dropped).  True if any was."""
+        first = len(self.steps) - (self.told or 0)
+        untold, self._untold = self._untold, {}
+        for n, raw in untold.items():
+            if first < n <= len(self.steps):
+                self.steps[n - 1] = dataclasses.replace(self.steps[n - 1], events=tuple(self.kernel.tell(raw)))
+        return any(first < n <= len(self.steps) for n in untold)
 
     def run(self, scenario=None) -> Run:
         return Run(scenario, self.era, self.initial, tuple(self.steps))

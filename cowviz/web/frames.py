@@ -98,15 +98,22 @@ class SandboxFrames:
             self.layouter.pop(last, before_last)
             self._json = None
 
+    def retell(self, last, before_last=None) -> None:
+        """The last two states' events, put in words after they were pushed (HistoryLayouter.retell)."""
+        if self.layouter is not None:
+            self.layouter.retell(last, before_last)
+            self._json = None
+
     def last_full(self) -> int | None:
         """The state the last one's drawing extends (laid out by Graphviz), None without one."""
         layouter = self.layouter
         return layouter.records[-1].base if layouter is not None and layouter.records else None
 
-    def expect(self, index: int | None) -> None:
-        """A replay follows: lay out state `index` as soon as it is pushed (HistoryLayouter.expect)."""
+    def expect(self, index: int | None, early: int | None = None) -> None:
+        """A replay follows: lay out the full states near `index` as soon as they are pushed
+        (HistoryLayouter.expect; `early`: how many states before it, its default if None)."""
         if self.layouter is not None:
-            self.layouter.expect(index)
+            self.layouter.expect(index, *(() if early is None else (early,)))
 
     def objects(self) -> int | None:
         """How many objects the diagram keeps a place for (None without a diagram)."""

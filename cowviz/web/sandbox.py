@@ -38,6 +38,7 @@ DEFAULT_LIMITS = {"tasks": 6, "vmas": 4, "pages": 16, "commands": 200, "count": 
                   "line": MAX_LINE, "objects": 150}
 CHECKPOINT = 32        # commands between two kept kernels: an undo runs at most this many again
 SHOWN = 3              # the last steps that keep their snapshot and events (_forget); a replay tells only these
+RESTORE_EARLY = 48     # a longer restore starts the layout of each full state among its last this many when pushed
 
 
 class Cancelled(Exception):
@@ -99,9 +100,10 @@ class Sandbox:
             self.view.push(step.snapshot, step.events, step.command)
             objects = self.view.objects()
             if objects is not None and objects > self.limits["objects"]:
-                # What the command made can only be known by running it: take it back.
-                self.view.pop(_state(steps, -2, self.live), _state(steps, -3, self.live))
+                # What the command made can only be known by running it: take it back (the steps
+                # run again have their events in words, which a restore's quiet steps had not).
                 self.live.rewind(done)
+                self.view.pop(_state(steps, -1, self.live), _state(steps, -2, self.live))
                 raise DiagramFull(f"console:1:1: sandbox limit: the diagram keeps a place for every object this "
                                f"session has shown, at most {self.limits['objects']}, and this command would "
                                f"make it {objects}; undo, reset, or download the session and start again")
@@ -141,8 +143,10 @@ class Sandbox:
 
     # -- changing the list ------------------------------------------------------------------
 
-    def apply(self, text) -> None:
-        """Check one console line and run it.  Raises WebError("console:1:COL: ...") and changes nothing then."""
+    def apply(self, text, quiet: bool = False) -> None:
+        """Check one console line and run it.  Raises WebError("console:1:COL: ...") and changes nothing then.
+        `quiet`: a restore's line that will most likely not be among the last SHOWN (its events are
+        put in words only if it is: _retell())."""
         if not isinstance(text, str):
             raise WebError("console:1:1: a command must be text")
         if len(text) > self.limits["line"]:
@@ -161,10 +165,17 @@ class Sandbox:
         if cmd is None:
             raise WebError("console:1:1: the line is empty (type a command, or 'help' is in the list below)")
         self._check_limits(cmd, trial)
-        self._add(cmd, self.commands)
+        self._add(cmd, self.commands, quiet=quiet)
         self.commands.append(cmd)
         self.names = trial
         self._was = None
+
+    def _retell(self) -> None:
+        """Lines dropped at the end of a restore leave steps run quiet among the last SHOWN: their
+        events are put in words now, and the view draws the last two states with them."""
+        live = self.live
+        if live.tell() and self.view is not None:
+            self.view.retell(_state(live.steps, -1, live), _state(live.steps, -2, live))
 
     def _check_limits(self, cmd, names: Names) -> None:
         lim = self.limits
@@ -255,19 +266,29 @@ class Sandbox:
             for c in before:
                 self.names.apply(c)
             self.commands = before[:]
-            for n, text in enumerate(texts[: self.limits["commands"]], 1):
-                if cancelled is not None and cancelled():
-                    raise Cancelled()
-                try:
-                    self.apply(text)
-                except WebError as e:
-                    errors.append(f"saved line {n} dropped: {e}")
-                    if isinstance(e, DiagramFull):
-                        # Every later line would be run and taken back in turn: the restore stops here.
-                        last = min(len(texts), self.limits["commands"])
-                        if n < last:
-                            errors.append(f"saved lines {n + 1}-{last} dropped: the diagram is full")
-                        break
+            last = min(len(texts), self.limits["commands"])
+            if self.view is not None and last > RESTORE_EARLY:
+                # Which full state the last state's drawing extends is not known before the lines
+                # run: any among the last RESTORE_EARLY states starts its Graphviz layout at once.
+                # (A shorter restore is quick, and its first states are full ones.)
+                self.view.expect(len(before) + last, RESTORE_EARLY)
+            try:
+                for n, text in enumerate(texts[:last], 1):
+                    if cancelled is not None and cancelled():
+                        raise Cancelled()
+                    try:
+                        self.apply(text, quiet=n <= last - SHOWN)
+                    except WebError as e:
+                        errors.append(f"saved line {n} dropped: {e}")
+                        if isinstance(e, DiagramFull):
+                            # Every later line would be run and taken back in turn: the restore stops here.
+                            if n < last:
+                                errors.append(f"saved lines {n + 1}-{last} dropped: the diagram is full")
+                            break
+                self._retell()
+            finally:
+                if self.view is not None:
+                    self.view.expect(None)
         self._checked_at_end(run)
         if len(texts) > self.limits["commands"]:
             errors.append(f"saved lines {self.limits['commands'] + 1}-{len(texts)} dropped: "

@@ -279,12 +279,91 @@ def test_an_era_switch_starts_the_layout_of_its_last_full_state_while_it_replays
     assert abs(view.last_full() - base) <= EARLY
     CACHE.clear()
     assert frame == sandbox(lines, "5.9", typed=True)[1].frame_json()
-    for line in session_lines(200)[120:]:       # typed after it, a restore: nothing is started ahead
+    for line in session_lines(200)[120:]:       # typed after it: nothing is started ahead
         box.apply(line)
         view.frame_json()
-    restored = Sandbox("5.9", view=SandboxFrames("5.9"))
-    restored.restore(lines)
     assert len(started) == 1
+
+
+def _started(monkeypatch) -> list:
+    """The graphviz.Started runs made from now on."""
+    from cowviz.diagram import graphviz
+    started = []
+    real = graphviz.Started.__init__
+    monkeypatch.setattr(graphviz.Started, "__init__", lambda self, text: (real(self, text), started.append(self))[0])
+    return started
+
+
+@pytest.mark.parametrize("era", ["5.7", "5.9"])
+def test_a_restore_starts_the_layout_of_the_full_states_among_its_last_lines_while_it_runs(monkeypatch, era):
+    """Which full state the drawing of a restore extends is known only once its lines have run:
+    each full state among the last RESTORE_EARLY starts its Graphviz run when it is pushed, and
+    the last one's answer is the layout drawn (a reload of a long session waits less for it)."""
+    from cowviz.web.sandbox import RESTORE_EARLY
+    started = _started(monkeypatch)
+    lines = session_lines(200)
+    box = Sandbox(era, view=SandboxFrames(era))
+    box.restore(lines)
+    frame = box.view.frame_json()
+    records = box.view.layouter.records
+    late = [i for i, r in enumerate(records) if r.full and i >= len(lines) - RESTORE_EARLY]
+    assert len(started) == len(late) >= 1 and box.view.layouter.layouts == 1
+    assert (started[-1].text, "json0", ()) in CACHE.done
+    assert all(s._proc.poll() is not None and s._files[1].closed for s in started)
+    CACHE.clear()
+    assert frame == sandbox(lines, era, typed=True)[1].frame_json()
+    started.clear()
+    Sandbox(era, view=SandboxFrames(era)).restore(lines[:RESTORE_EARLY])    # a short one: quick, and full
+    assert started == []                                                    # states come first
+
+
+def _typed(lines, era="5.9", limits=None):
+    """The lines typed one by one, each drawn, refused ones left out (as the console does)."""
+    view = SandboxFrames(era)
+    box = Sandbox(era, limits, view=view)
+    for line in lines:
+        try:
+            box.apply(line)
+        except WebError:
+            pass
+        view.frame_json()
+    return box, view
+
+
+@pytest.mark.parametrize("dropped", [0, 1, 2, 3, 5])
+def test_a_restore_puts_in_words_only_its_last_steps_even_when_its_last_lines_are_dropped(monkeypatch, dropped):
+    """A restore runs its lines quiet but the last SHOWN (their events are not put in words).
+    When lines at the end are dropped, steps run quiet become the last ones: their events are
+    put in words then, and the steps, the pane and the drawing are those of the same lines typed."""
+    from cowviz.mm import kernel
+    from cowviz.web.session import pane
+    told = []
+    real = kernel.Kernel.tell
+    monkeypatch.setattr(kernel.Kernel, "tell", lambda k, raw: (told.append(1), real(k, raw))[1])
+    lines = session_lines(40) + ["write P nosuch[0] X"] * dropped
+    box = Sandbox("6.x", view=SandboxFrames("6.x"))
+    errors = box.restore(lines)
+    assert len(errors) == dropped and len(told) == 3
+    typed, tview = _typed(lines, "6.x")
+    assert box.run.steps == typed.run.steps
+    assert [bool(s.events) for s in box.run.steps[-4:]] == [False, True, True, True]
+    assert box.view.frame_json() == tview.frame_json()
+    n = len(box.run.steps)
+    assert pane(box.run, n, box.view.current(box.run), held=False) == pane(typed.run, n, tview.current(typed.run), held=False)
+
+
+def test_a_restore_that_ends_at_the_objects_limit_draws_its_last_steps_with_their_events():
+    """The line past the limit is taken back by running the last few again (those are put in
+    words), and the drawing and steps are those of the lines typed (the refused one left out)."""
+    lines = HEAD + [f"fork P D{i}" for i in range(3)] + [f"write P buf[{i}] X" for i in range(8)] * 3
+    limit = sandbox(lines)[1].objects() - 1
+    box = Sandbox("5.9", {"objects": limit}, view=SandboxFrames("5.9"))
+    errors = box.restore(lines)
+    assert "the diagram keeps a place" in errors[0]
+    typed, tview = _typed(lines[:len(box.history) + 1], limits={"objects": limit})
+    assert typed.history == box.history
+    assert box.run.steps == typed.run.steps and all(s.events for s in box.run.steps[-3:])
+    assert box.view.frame_json() == tview.frame_json()
 
 
 def test_a_layout_started_for_a_state_that_is_not_the_last_full_one_is_ended(monkeypatch):
