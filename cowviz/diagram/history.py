@@ -18,8 +18,9 @@ the states after it, in order, which makes it a function of the history only:
 
   * the same history typed line by line, restored at once (a reload) or reached by an undo
     lays out the same; a restore or an era switch runs Graphviz once (for the last full state),
-    not once per full state on the way, and an era switch starts that run while it still replays
-    the commands after it (expect());
+    not once per full state on the way, and starts that run while it still runs the commands
+    after it (expect(): an era switch, near the full state the drawing before it extended; a
+    long restore, at each full state among its last lines);
   * an undo takes its state back out of the union (each push records what it added, and a pop
     removes exactly that), so `command` + `undo` repeated does not grow anything;
   * memory is bounded by the history: one small record per state, the geometry of each full

@@ -4,9 +4,10 @@ State is the era plus the command list; any state is a deterministic replay of t
 is how undo, an era switch and a reconnect work.  A new command runs on the session's live
 kernel (LiveRun): nothing is replayed for it.  An era switch replays the list once; an undo runs
 the commands since the last kept kernel (every CHECKPOINT commands); a restore runs its lines
-once, in order.  Each line is checked against the names the earlier lines created (Names) and
-against the sandbox's size limits before it runs; a line that fails either check changes nothing
-and is answered with `console:1:COL: message`.  The diagram's size (`objects`) is known only once
+once, in order.  A replay puts in words only the steps it keeps whole (the last SHOWN).  Each
+line is checked against the names the earlier lines created (Names) and against the sandbox's
+size limits before it runs; a line that fails either check changes nothing and is answered with
+`console:1:COL: message`.  The diagram's size (`objects`) is known only once
 a command has run: past it, the command is taken back (DiagramFull).
 
 Memory is bounded by the history: only the last three states keep their snapshot and events (the
