@@ -40,8 +40,10 @@ class Names:
         other.__dict__ = {k: copy.deepcopy(v) for k, v in self.__dict__.items()
                           if k not in ("tasks", "mms", "holders")}
         other.tasks = dict(self.tasks)
+        # Only the mms some task still uses: an exited process's names are never looked up again.
+        live = set(self.tasks.values())
         other.mms = {mm: {n: VmaName(v.pages, v.mapped, v.dontfork) for n, v in vmas.items()}   # every field
-                     for mm, vmas in self.mms.items()}
+                     for mm, vmas in self.mms.items() if mm in live}
         other.holders = dict(self.holders)
         return other
 
