@@ -200,8 +200,8 @@ class HistoryLayouter:
         if self.legend:
             return True
         union = self.union
-        new = set(rec.nodes)
-        cols = {d["col"] for n, d in union.nodes(data=True) if n not in new}    # the columns before this push
+        # The columns before this push: those of the last full state (a new column is a full state).
+        cols = prev.widest
         if any(union.nodes[n]["kind"] in HARD_KINDS or union.nodes[n]["col"] not in cols or
                union.nodes[n]["size"][0] > prev.widest.get(union.nodes[n]["col"], 0.0) + 0.5 for n in rec.nodes):
             return True
