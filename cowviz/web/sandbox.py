@@ -7,8 +7,8 @@ the commands since the last kept kernel (every CHECKPOINT commands); a restore r
 once, in order.  A replay puts in words only the steps it keeps whole (the last SHOWN).  Each
 line is checked against the names the earlier lines created (Names) and against the sandbox's
 size limits before it runs; a line that fails either check changes nothing and is answered with
-`console:1:COL: message`.  The diagram's size (`objects`) is known only once
-a command has run: past it, the command is taken back (DiagramFull).
+`console:1:COL: message`.  The diagram's size (`objects`) is known only once a command has run:
+past it, the command is taken back (DiagramFull).
 
 Memory is bounded by the history: only the last three states keep their snapshot and events (the
 pane shows the last one), older steps keep their result; the diagram is the union layout of the
@@ -274,19 +274,7 @@ class Sandbox:
                 # (A shorter restore is quick, and its first states are full ones.)
                 self.view.expect(len(before) + last, RESTORE_EARLY)
             try:
-                for n, text in enumerate(texts[:last], 1):
-                    if cancelled is not None and cancelled():
-                        raise Cancelled()
-                    try:
-                        self.apply(text, quiet=n <= last - SHOWN)
-                    except WebError as e:
-                        errors.append(f"saved line {n} dropped: {e}")
-                        if isinstance(e, DiagramFull):
-                            # Every later line would be run and taken back in turn: the restore stops here.
-                            if n < last:
-                                errors.append(f"saved lines {n + 1}-{last} dropped: the diagram is full")
-                            break
-                self._retell()
+                self._run_saved(texts[:last], errors, cancelled)
             finally:
                 if self.view is not None:
                     self.view.expect(None)
@@ -295,6 +283,24 @@ class Sandbox:
             errors.append(f"saved lines {self.limits['commands'] + 1}-{len(texts)} dropped: "
                           f"sandbox limit: at most {self.limits['commands']} commands")
         return errors
+
+    def _run_saved(self, texts: list, errors: list, cancelled) -> None:
+        """A restore's lines, in order: each refused one is dropped (its error in `errors`).  All
+        but the last SHOWN run quiet (_retell() tells those that end up last)."""
+        last = len(texts)
+        for n, text in enumerate(texts, 1):
+            if cancelled is not None and cancelled():
+                raise Cancelled()
+            try:
+                self.apply(text, quiet=n <= last - SHOWN)
+            except WebError as e:
+                errors.append(f"saved line {n} dropped: {e}")
+                if isinstance(e, DiagramFull):
+                    # Every later line would be run and taken back in turn: the restore stops here.
+                    if n < last:
+                        errors.append(f"saved lines {n + 1}-{last} dropped: the diagram is full")
+                    break
+        self._retell()
 
     # -- reading ----------------------------------------------------------------------------
 
