@@ -237,7 +237,7 @@ class HistoryLayouter:
 
     def retell(self, last, before_last=None) -> None:
         """The events of the last two states, (snapshot, events) each, put in words after they
-        were pushed (a restore pushes its steps quiet but the last few, and may drop those):
+        were pushed (a restore pushes its steps untold but the last few, and may drop those):
         the last state is drawn with them."""
         with self._lock:
             self._graph = self._told(self._graph, last, -1)

@@ -77,6 +77,7 @@ class Kernel:
         self.write_seq = 0
         self.events: list[Raw] = []      # what was done since take_events(), not yet in words
         self._repeat = 0                 # which repeat of an `xN` command is running (0: the first)
+        self.muted = False               # a step nobody will be shown is running: emit() records nothing
 
     # -- bookkeeping -----------------------------------------------------------
 
@@ -84,8 +85,11 @@ class Kernel:
              decisions: tuple = (), **facts) -> None:
         """Record that kernel function `fn` (the model's name) did `what` (narration.WORDS), with its facts.
 
-        Facts are plain values taken now (pfns, counters, names), never live objects.
+        Facts are plain values taken now (pfns, counters, names), never live objects.  Events
+        change nothing in the kernel: a step run muted does what it does without them.
         """
+        if self.muted:
+            return
         self.events.append(Raw(fn, what, tag, tuple(objs), tuple(decisions), facts, self._repeat))
 
     def take_events(self) -> list[Event]:

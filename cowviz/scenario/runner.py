@@ -184,20 +184,26 @@ class LiveRun:
         self._kept: dict = {}           # step number -> (pickled kernel, cells)
         # Steps run again by rewind() are put in words only if they are among the last `told` (None: all).
         self.told = told
-        self._untold: dict = {}         # step number -> its events not in words, for the last `told` quiet steps (tell())
+        self._untold: dict = {}         # step number -> its events not in words, for the last `told` untold steps (tell())
 
-    def add(self, cmd: Command, step: Step | None = None, quiet: bool = False) -> StepResult:
+    def add(self, cmd: Command, step: Step | None = None, quiet: bool = False, untold: bool = False) -> StepResult:
         """Run one more command.  Raises InvariantError (the model is wrong) or RunLimitError.
-        `quiet`: the step keeps no events (they are not put in words), for a step that will most
-        likely not be shown (older than the last `told`); tell() puts them in words if it is."""
+        `quiet`: the step keeps no events, for a step run again that will not be shown (older
+        than the last `told`): they are not even recorded (Kernel.muted).  `untold`: a step
+        that will most likely not be shown: its events are kept, not put in words; tell() puts
+        them in words if it is among the last `told` after all."""
         k, era = self.kernel, self.era
         n = len(self.steps) + 1
-        outcome, held, message = execute(k, cmd)
-        if not quiet:
+        k.muted = quiet
+        try:
+            outcome, held, message = execute(k, cmd)
+        finally:
+            k.muted = False
+        if not (quiet or untold):
             events = tuple(k.take_events())
         else:
             events, raw = (), k.take_untold()
-            if self.told and raw:
+            if untold and self.told and raw:
                 self._untold[n] = raw
                 if len(self._untold) > self.told:
                     self._untold = {i: r for i, r in self._untold.items() if i > n - self.told}
@@ -266,8 +272,8 @@ class LiveRun:
             self.check = check
 
     def tell(self) -> bool:
-        """Put in words the events of those of the last `told` steps that were run quiet (a restore
-        runs its lines quiet but the last few, and lines after them may be dropped).  True if any was."""
+        """Put in words the events of those of the last `told` steps that were run untold (a restore
+        runs its lines so but the last few, and lines after them may be dropped).  True if any was."""
         first = len(self.steps) - (self.told or 0)
         untold, self._untold = self._untold, {}
         for n, raw in untold.items():

@@ -84,12 +84,13 @@ class Sandbox:
             self._run = self.live.run()
         return self._run
 
-    def _add(self, cmd, done: list, quiet: bool = False) -> None:
+    def _add(self, cmd, done: list, quiet: bool = False, untold: bool = False) -> None:
         """Run one command on the live kernel (the caller checked it); `done` are the commands before it.
         A command that takes the diagram past its `objects` limit is taken back (WebError).  `quiet`:
-        a step run again that will be older than the last SHOWN, whose events are not kept (_forget)."""
+        a step run again that will be older than the last SHOWN, whose events are not kept (_forget);
+        `untold`: a restore's, most likely so (LiveRun.add)."""
         try:
-            step = self.live.add(cmd, quiet=quiet)
+            step = self.live.add(cmd, quiet=quiet, untold=untold)
         except InvariantError as e:
             # The kernel is in a state the model should never reach: rebuild it without this command.
             self.live.rewind(done)
@@ -102,7 +103,7 @@ class Sandbox:
             objects = self.view.objects()
             if objects is not None and objects > self.limits["objects"]:
                 # What the command made can only be known by running it: take it back (the steps
-                # run again have their events in words, which a restore's quiet steps had not).
+                # run again have their events in words, which a restore's untold steps had not).
                 self.live.rewind(done)
                 self.view.pop(_state(steps, -1, self.live), _state(steps, -2, self.live))
                 raise DiagramFull(f"console:1:1: sandbox limit: the diagram keeps a place for every object this "
@@ -144,9 +145,9 @@ class Sandbox:
 
     # -- changing the list ------------------------------------------------------------------
 
-    def apply(self, text, quiet: bool = False) -> None:
+    def apply(self, text, untold: bool = False) -> None:
         """Check one console line and run it.  Raises WebError("console:1:COL: ...") and changes nothing then.
-        `quiet`: a restore's line that will most likely not be among the last SHOWN (its events are
+        `untold`: a restore's line that will most likely not be among the last SHOWN (its events are
         put in words only if it is: _retell())."""
         if not isinstance(text, str):
             raise WebError("console:1:1: a command must be text")
@@ -166,13 +167,13 @@ class Sandbox:
         if cmd is None:
             raise WebError("console:1:1: the line is empty (type a command, or 'help' is in the list below)")
         self._check_limits(cmd, trial)
-        self._add(cmd, self.commands, quiet=quiet)
+        self._add(cmd, self.commands, untold=untold)
         self.commands.append(cmd)
         self.names = trial
         self._was = None
 
     def _retell(self) -> None:
-        """Lines dropped at the end of a restore leave steps run quiet among the last SHOWN: their
+        """Lines dropped at the end of a restore leave steps run untold among the last SHOWN: their
         events are put in words now, and the view draws the last two states with them."""
         live = self.live
         if live.tell() and self.view is not None:
@@ -286,13 +287,13 @@ class Sandbox:
 
     def _run_saved(self, texts: list, errors: list, cancelled) -> None:
         """A restore's lines, in order: each refused one is dropped (its error in `errors`).  All
-        but the last SHOWN run quiet (_retell() tells those that end up last)."""
+        but the last SHOWN run untold (_retell() tells those that end up last)."""
         last = len(texts)
         for n, text in enumerate(texts, 1):
             if cancelled is not None and cancelled():
                 raise Cancelled()
             try:
-                self.apply(text, quiet=n <= last - SHOWN)
+                self.apply(text, untold=n <= last - SHOWN)
             except WebError as e:
                 errors.append(f"saved line {n} dropped: {e}")
                 if isinstance(e, DiagramFull):

@@ -237,11 +237,16 @@ def test_a_replay_puts_in_words_only_the_steps_it_keeps_and_keeps_what_typing_ke
     told = []
     real = kernel.Kernel.take_events
     monkeypatch.setattr(kernel.Kernel, "take_events", lambda k: (told.append(1), real(k))[1])
+    untold = []
+    real_untold = kernel.Kernel.take_untold
+    monkeypatch.setattr(kernel.Kernel, "take_untold", lambda k: (untold.append(len(k.events)), real_untold(k))[1])
     lines = session_lines(40)
     box, view = sandbox(lines, "5.8")
     told.clear()
+    untold.clear()
     box.set_era("6.x")
     assert len(told) == 3
+    assert len(untold) == len(lines) and untold[:-3] == [0] * (len(lines) - 3)   # the others recorded none (muted)
     typed, tview = sandbox(lines, "6.x", typed=True)
     assert box.run.steps == typed.run.steps and view.frame_json() == tview.frame_json()
     assert [bool(s.events) for s in box.run.steps[-4:]] == [False, True, True, True]
