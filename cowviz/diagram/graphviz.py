@@ -15,7 +15,8 @@ lays out one graph after the empty one and exits.  Its answer is byte for byte a
 machine's Graphviz.
 
 A layout can also be started ahead of the moment it is wanted (Started, run_dot(started=)):
-an era switch starts its last full state's layout while it replays the commands after it.
+an era switch or a long restore starts its last full state's layout while it runs the commands
+after it.
 """
 from __future__ import annotations
 

@@ -172,7 +172,7 @@ class HistoryLayouter:
                     self._early.run.discard()
                 self._early = self._start_full()
 
-    def expect(self, index: int | None, early: int = EARLY) -> None:
+    def expect(self, index: int | None, early: int | None = None) -> None:
         """Many states are about to be pushed at once (an era switch replays the commands, a
         restore runs its lines), and the last one's drawing likely extends a full state near
         `index` (under an era switch, the one it extended under the era before: eras differ in
@@ -180,8 +180,8 @@ class HistoryLayouter:
         as it is not known).  A full state from `early` states before it on starts its Graphviz
         layout when it is pushed, in a process beside the pushes after it, rather than when
         frame() asks for it; a later full state starts its own, and the earlier one was for
-        nothing.  None: states are drawn as they come."""
-        self._expect = None if index is None else index - early
+        nothing.  `early` is EARLY if None.  None: states are drawn as they come."""
+        self._expect = None if index is None else index - (EARLY if early is None else early)
 
     def _start_full(self):
         """Start Graphviz on the union as it is now (the state just pushed: what _full() lays out)."""
@@ -222,16 +222,13 @@ class HistoryLayouter:
                 self._early.run.discard()
                 self._early = None
             _take_out(self.union, rec)
-            # Draw the new last state with the side map as it was when it was pushed (build_graph
-            # only reads it for objects it has already placed), the one before likewise.
             self.sides = rec.sides
             self._graph = self._prev = self._snap = None
             self._parts, self._widths = PartCache(), None     # the next push starts from whole graphs
             if last is not None:
-                sides = self.records[-1].sides if self.records else SideMap()
                 if before_last is not None and len(self.records) >= 2:
-                    self._prev = build_graph(*before_last, self.expanded, _copy_sides(self.records[-2].sides))
-                self._graph = build_graph(*last, self.expanded, _copy_sides(sides))
+                    self._prev = self._drawn(before_last, -2)
+                self._graph = self._drawn(last, -1)
                 self._snap = last[0]
                 self._caption = self.records[-1].caption
 
@@ -248,7 +245,12 @@ class HistoryLayouter:
             return graph
         if isinstance(graph, tuple):
             return graph[:2] + (state[1],)        # (snapshot, parts, events): not drawn yet
-        return build_graph(*state, self.expanded, _copy_sides(self.records[i].sides))     # as pop() does
+        return self._drawn(state, i)
+
+    def _drawn(self, state, i: int):
+        """The graph of state `i` (-1: the last), (snapshot, events), made again: with the side map
+        as it was when the state was pushed (build_graph only reads it for objects already placed)."""
+        return build_graph(*state, self.expanded, _copy_sides(self.records[i].sides))
 
     def frame(self) -> Frame | None:
         """The frame of the last state (None for an empty history), laying it out if it is not yet."""

@@ -275,11 +275,11 @@ class LiveRun:
         """Put in words the events of those of the last `told` steps that were run untold (a restore
         runs its lines so but the last few, and lines after them may be dropped).  True if any was."""
         first = len(self.steps) - (self.told or 0)
-        untold, self._untold = self._untold, {}
-        for n, raw in untold.items():
-            if first < n <= len(self.steps):
-                self.steps[n - 1] = dataclasses.replace(self.steps[n - 1], events=tuple(self.kernel.tell(raw)))
-        return any(first < n <= len(self.steps) for n in untold)
+        last = [(n, raw) for n, raw in self._untold.items() if first < n <= len(self.steps)]
+        self._untold = {}
+        for n, raw in last:
+            self.steps[n - 1] = dataclasses.replace(self.steps[n - 1], events=tuple(self.kernel.tell(raw)))
+        return bool(last)
 
     def run(self, scenario=None) -> Run:
         return Run(scenario, self.era, self.initial, tuple(self.steps))

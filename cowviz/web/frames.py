@@ -113,7 +113,7 @@ class SandboxFrames:
         """A replay follows: lay out the full states near `index` as soon as they are pushed
         (HistoryLayouter.expect; `early`: how many states before it, its default if None)."""
         if self.layouter is not None:
-            self.layouter.expect(index, *(() if early is None else (early,)))
+            self.layouter.expect(index, early)
 
     def objects(self) -> int | None:
         """How many objects the diagram keeps a place for (None without a diagram)."""

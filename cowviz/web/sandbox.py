@@ -18,6 +18,7 @@ switching straight back replays nothing; a typed line or an undo drops it.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 
 import yaml
@@ -117,16 +118,24 @@ class Sandbox:
         # replaces (the commands are the same): its Graphviz layout starts as soon as it is there.
         last_full = self.view.last_full() if self.view is not None and commands else None
         self._start(era)
-        if self.view is not None:
-            self.view.expect(last_full)
-        try:
+        with self._expecting(last_full):
             for i, cmd in enumerate(commands):
                 if cancelled is not None and cancelled():
                     raise Cancelled()
                 self._add(cmd, commands[:i], quiet=i < len(commands) - SHOWN)
+
+    @contextlib.contextmanager
+    def _expecting(self, index: int | None, early: int | None = None):
+        """While the block runs (a replay, a restore), the full states near state `index` start
+        their Graphviz layout as soon as they are pushed (SandboxFrames.expect); the lines typed
+        after it are drawn as they come."""
+        if self.view is not None:
+            self.view.expect(index, early)
+        try:
+            yield
         finally:
             if self.view is not None:
-                self.view.expect(None)            # the lines typed after it are drawn as they come
+                self.view.expect(None)
 
     def _checked_at_end(self, run) -> None:
         """Do `run` (commands run again from the start: an era switch, a restore), checking the
@@ -269,16 +278,11 @@ class Sandbox:
                 self.names.apply(c)
             self.commands = before[:]
             last = min(len(texts), self.limits["commands"])
-            if self.view is not None and last > RESTORE_EARLY:
-                # Which full state the last state's drawing extends is not known before the lines
-                # run: any among the last RESTORE_EARLY states starts its Graphviz layout at once.
-                # (A shorter restore is quick, and its first states are full ones.)
-                self.view.expect(len(before) + last, RESTORE_EARLY)
-            try:
+            # Which full state the last state's drawing extends is not known before the lines
+            # run: any among the last RESTORE_EARLY states starts its Graphviz layout at once.
+            # (A shorter restore is quick, and its first states are full ones.)
+            with self._expecting(len(before) + last if last > RESTORE_EARLY else None, RESTORE_EARLY):
                 self._run_saved(texts[:last], errors, cancelled)
-            finally:
-                if self.view is not None:
-                    self.view.expect(None)
         self._checked_at_end(run)
         if len(texts) > self.limits["commands"]:
             errors.append(f"saved lines {self.limits['commands'] + 1}-{len(texts)} dropped: "
